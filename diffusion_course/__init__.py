@@ -1,3 +1,6 @@
 __version__ = "0.1.0"
 "Learn diffusion models by building them. `import diffusion_course as dc`; the public API is listed in `__all__`."
 from .data import *
+from .imageio import *
+from .schedules import *
+from .blur import *

@@ -1,0 +1,100 @@
+"Trainer: multi-process sync, exact resume, atomic checkpoints, and the `train` CLI (all at tiny sizes)."
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from diffusion_course.trainer import get_preset, latest_checkpoint, train
+from diffusion_course.unet import CourseUNet
+
+TINY = dict(n_train=256, n_test=64, num_hiddens=8, batch_size=32, n_samples_per_class=1, sample_steps=2, T=20)
+
+
+def _train_and_dump(out_dir):
+    "Run inside each launched process: train a tiny model and dump this rank's parameters."
+    import torch.distributed as dist
+    cfg = get_preset("class-fm", epochs=2, **TINY)
+    model, hist = train(cfg, progress=False)
+    rank = dist.get_rank() if dist.is_initialized() else 0
+    torch.save({k: v.cpu() for k, v in model.state_dict().items()} | {"_loss": torch.tensor(hist["step_loss"])},
+               Path(out_dir) / f"rank{rank}.pt")
+
+
+def test_two_process_ranks_stay_in_sync(tmp_path):
+    from accelerate import debug_launcher
+    debug_launcher(_train_and_dump, args=(str(tmp_path),), num_processes=2)
+    r0, r1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
+    assert set(r0) == set(r1)
+    for k in r0:
+        if k == "_loss": continue
+        assert torch.equal(r0[k], r1[k]), f"parameter {k} differs between ranks"
+    # each rank saw its own shard and its own noise: the per-step losses must differ
+    assert not torch.allclose(r0["_loss"], r1["_loss"])
+    # and the model actually moved away from its initialisation
+    torch.manual_seed(0)
+    init = CourseUNet(num_hiddens=8, time_cond=True, num_classes=10).state_dict()
+    assert not torch.equal(init["out.weight"], r0["out.weight"])
+
+
+def test_resume_after_kill_gives_identical_weights(tmp_path):
+    cfg = get_preset("class-ddpm", epochs=3, **TINY)
+    a, _ = train(cfg, out=tmp_path / "a", progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, out=tmp_path / "b", progress=False, _stop_after_steps=13)   # 8 steps/epoch: dies in epoch 2
+    assert latest_checkpoint(tmp_path / "b").name == "epoch_0001"
+    assert not list((tmp_path / "b" / "checkpoints").glob(".tmp*")), "no half-written checkpoint may remain"
+    b, hist = train(cfg, out=tmp_path / "b", resume=True, progress=False)
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(va, vb), k
+    assert len(hist["train_loss"]) == 3
+
+
+def test_checkpoints_pruned_and_self_describing(tmp_path):
+    cfg = get_preset("time-ddpm", epochs=3, keep_checkpoints=2, ema_decay=0.9, **TINY)
+    train(cfg, out=tmp_path, progress=False)
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["epoch_0002", "epoch_0003"]
+    m = CourseUNet.from_pretrained(tmp_path / "model")
+    assert m.config.objective == "ddpm" and m.config.num_train_timesteps == 20
+    hist = json.loads((tmp_path / "history.json").read_text())
+    assert len(hist["test_loss"]) == 3 and len(hist["step_loss"]) == 3 * 8
+    assert (tmp_path / "samples" / "epoch_0003.png").stat().st_size > 0
+
+
+def test_resume_refuses_a_different_recipe(tmp_path):
+    cfg = get_preset("time-ddpm", epochs=1, **TINY)
+    train(cfg, out=tmp_path, progress=False)
+    with pytest.raises(ValueError, match="recipe differs"):
+        train(dataclasses.replace(cfg, lr=0.5, epochs=2), out=tmp_path, resume=True, progress=False)
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(cfg, out=tmp_path, progress=False)
+
+
+def _cli(*args, cwd=None):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.run([sys.executable, "-m", "diffusion_course", *args], capture_output=True, text=True, env=env, cwd=cwd)
+
+
+def test_cli_train_and_resume(tmp_path):
+    base = ["train", "--preset", "time-fm", "--out", str(tmp_path / "run"), "--n-train", "128", "--n-test", "32",
+            "--num-hiddens", "8", "--batch-size", "32", "--quiet"]
+    r = _cli(*base, "--epochs", "1")
+    assert r.returncode == 0, r.stderr
+    assert "done in" in r.stdout and (tmp_path / "run" / "model" / "config.json").exists()
+    r = _cli(*base, "--epochs", "2")                        # forgot --resume: refused, one readable line
+    assert r.returncode == 2 and "--resume" in r.stderr and "Traceback" not in r.stderr
+    r = _cli(*base, "--epochs", "2", "--resume")
+    assert r.returncode == 0, r.stderr
+    assert latest_checkpoint(tmp_path / "run").name == "epoch_0002"
+
+
+@pytest.mark.parametrize("args,msg", [(["train", "--preset", "nope"], "choose one of"),
+                                      (["tour", "--data", "/nonexistent"], "Looked in")])
+def test_cli_bad_input_is_one_readable_line(args, msg):
+    r = _cli(*args)
+    assert r.returncode == 2
+    assert msg in r.stderr and "Traceback" not in r.stderr
