@@ -4,3 +4,13 @@ from .data import *
 from .imageio import *
 from .schedules import *
 from .blur import *
+from .denoisers import *
+from .sampling import *
+from .widgets import *
+from .edits import *
+from .views import *
+from .hybrids import *
+from .deepfloyd import *
+from .unet import *
+from .trainer import *
+from .release import *

@@ -1,0 +1,256 @@
+"""Part A core: the denoiser interface and the samplers, cross-checked against diffusers' schedulers and pipeline."""
+import importlib.util
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from diffusers import DDIMScheduler, DDPMScheduler  # noqa: E402
+
+import diffusion_course as dc  # noqa: E402
+from diffusion_course.denoisers import (CourseDenoiser, IFDenoiser, Prediction, PromptEmbeddings, T5PromptEncoder,  # noqa: E402
+                                        load_prompt_embeds, strided_timesteps, tiny_if_denoiser)
+from diffusion_course.sampling import (cfg_estimate, ddim_step, ddpm_step, generators, iterative_denoise, randn,  # noqa: E402
+                                       sample, step_log_variance)
+from diffusion_course.unet import CourseUNet  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def tif():
+    return tiny_if_denoiser(seed=0)
+
+
+@pytest.fixture(scope="module")
+def course():
+    torch.manual_seed(0)
+    return CourseDenoiser(CourseUNet(num_hiddens=8, time_cond=True, num_classes=10, objective="ddpm"))
+
+
+def _scheduler_loop(sched, eps_fn, x, timesteps, generator):
+    "The reference: diffusers' DDPMScheduler.step over a custom timestep list."
+    sched.set_timesteps(timesteps=timesteps)
+    for t in sched.timesteps:
+        x = sched.step(eps_fn(x, int(t)), t, x, generator=generator).prev_sample
+    return x
+
+
+# ---- the strided DDPM step equals DDPMScheduler.step (set_timesteps(timesteps=...), no thresholding) -----------------
+
+@pytest.mark.parametrize("T,schedule,steps", [(300, "linear", 34), (1000, "squaredcos_cap_v2", 34), (1000, "squaredcos_cap_v2", 7)])
+def test_ddpm_step_fixed_variance_matches_diffusers(T, schedule, steps):
+    sched = DDPMScheduler(num_train_timesteps=T, beta_start=1e-4, beta_end=0.02, beta_schedule=schedule,
+                          variance_type="fixed_small", clip_sample=False, thresholding=False)
+    ts = strided_timesteps(T, steps)
+    w = torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(5))
+    x0 = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(6)) * 2 - 1
+    ab = sched.alphas_cumprod
+    # a deterministic "model": the exact noise for x0, plus an error, so the images stay in a realistic range
+    eps_fn = lambda x, t: (x - ab[t].sqrt() * x0) / (1 - ab[t]).sqrt() + 0.3 * torch.tanh(x * w + t / T)
+    x = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    ref = _scheduler_loop(sched, eps_fn, x, ts, torch.Generator().manual_seed(1))
+    g, ac = torch.Generator().manual_seed(1), sched.alphas_cumprod
+    mine = x
+    for i, t in enumerate(ts):
+        mine, _ = ddpm_step(mine, Prediction(eps_fn(mine, t)), t, ts[i + 1] if i + 1 < len(ts) else -1, ac, g)
+    assert (mine - ref).abs().max() <= 1e-5
+
+
+def test_ddpm_step_learned_range_matches_diffusers(tif):
+    "IF's 6-channel output: noise + learned variance, over the course's whole strided list, through the Denoiser."
+    sched = DDPMScheduler(beta_schedule="squaredcos_cap_v2", variance_type="learned_range", clip_sample=False, thresholding=False)
+    ts = strided_timesteps(1000, 34)
+    emb = tif.prompts.get(["a rocket ship"] * 2)
+    raw = lambda x, t: tif.unet(x, t, encoder_hidden_states=emb).sample   # (2, 6, 32, 32)
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    ref = _scheduler_loop(sched, raw, x, ts, torch.Generator().manual_seed(1))
+    mine = iterative_denoise(tif, x, "a rocket ship", guidance=1.0, timesteps=ts, generator=torch.Generator().manual_seed(1))
+    assert (mine - ref).abs().max() <= 1e-5
+
+
+def test_variance_is_taken_at_the_current_t():
+    "The add_variance trap: the step t -> t' uses the variance of that transition, not of t' -> t''."
+    sched = DDPMScheduler(beta_schedule="squaredcos_cap_v2", variance_type="learned_range")
+    ts = strided_timesteps(1000, 34)
+    sched.set_timesteps(timesteps=ts)
+    v = torch.rand(1, 3, 4, 4) * 2 - 1
+    ac = sched.alphas_cumprod
+    for i in (0, 10, 20, 32):
+        t, tp = ts[i], ts[i + 1]
+        mine = step_log_variance(ac[t], ac[tp], v)
+        torch.testing.assert_close(mine, sched._get_variance(t, predicted_variance=v), atol=1e-5, rtol=0)
+        if i < 32:
+            wrong = sched._get_variance(tp, predicted_variance=v)   # what passing prev_t computes
+            assert (mine - wrong).abs().max() > 1e-3
+
+
+def test_ddim_step_matches_diffusers():
+    sched = DDIMScheduler(beta_schedule="squaredcos_cap_v2", clip_sample=False)
+    sched.set_timesteps(34)                     # 'leading': [957, 928, ..., 0], prev = t - 29; last prev -> alpha 1
+    ts = sched.timesteps.tolist()
+    x0 = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(6)) * 2 - 1
+    ab = sched.alphas_cumprod
+    eps_fn = lambda x, t: (x - ab[t].sqrt() * x0) / (1 - ab[t]).sqrt() + 0.3 * torch.sin(3 * x + t / 1000)
+    x = ref = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    for t in ts: ref = sched.step(eps_fn(ref, t), t, ref, eta=0.0).prev_sample
+    mine = x
+    for i, t in enumerate(ts):
+        mine, _ = ddim_step(mine, Prediction(eps_fn(mine, t)), t, ts[i + 1] if i + 1 < len(ts) else -1, sched.alphas_cumprod)
+    assert (mine - ref).abs().max() <= 1e-5
+
+
+def test_dynamic_threshold_loop_matches_the_if_pipeline(tif):
+    "Our hand-written loop + CFG + threshold='dynamic' reproduces diffusers' IFPipeline; without thresholding it differs."
+    if importlib.util.find_spec("transformers") is None:
+        pytest.skip("IFPipeline needs transformers (pip install transformers sentencepiece)")
+    from diffusers import IFPipeline
+    sched = DDPMScheduler.from_config(tif.scheduler.config)
+    pipe = IFPipeline(tokenizer=None, text_encoder=None, unet=tif.unet, scheduler=sched, safety_checker=None,
+                      feature_extractor=None, watermarker=None, requires_safety_checker=False)
+    pipe.set_progress_bar_config(disable=True)
+    ts = strided_timesteps(1000, 6)
+    emb, neg = tif.prompts.get(["a rocket ship"]), tif.prompts.get([""])
+    ref = pipe(prompt_embeds=emb, negative_prompt_embeds=neg, timesteps=ts, guidance_scale=7.0, output_type="pt",
+               generator=torch.Generator().manual_seed(0)).images
+    g = torch.Generator().manual_seed(0)
+    x_T = randn((1, 3, 32, 32), g)
+    mine = iterative_denoise(tif, x_T, "a rocket ship", guidance=7.0, timesteps=ts, generator=g, threshold="dynamic")
+    assert (mine - ref).abs().max() <= 1e-4
+    g = torch.Generator().manual_seed(0)
+    plain = iterative_denoise(tif, randn((1, 3, 32, 32), g), "a rocket ship", guidance=7.0, timesteps=ts, generator=g)
+    assert (plain - ref).abs().max() > 1e-2
+
+
+# ---- classifier-free guidance -------------------------------------------------------------------------------------
+
+def test_cfg_gamma_one_is_the_conditional_estimate(course, tif):
+    x = torch.randn(3, 1, 28, 28)
+    cond, unc = course.condition(["1", "5", "9"], 3), course.condition("", 3)
+    torch.testing.assert_close(cfg_estimate(course, x, 120, cond, unc, 1.0).eps, course(x, 120, ["1", "5", "9"]).eps, atol=1e-5, rtol=0)
+    torch.testing.assert_close(cfg_estimate(course, x, 120, cond, unc, 0.0).eps, course(x, 120, "").eps, atol=1e-5, rtol=0)
+    xi = torch.randn(2, 3, 32, 32)
+    c, u = tif.condition("a pencil", 2), tif.condition("", 2)
+    got, want = cfg_estimate(tif, xi, 500, c, u, 1.0), tif(xi, 500, "a pencil")
+    torch.testing.assert_close(got.eps, want.eps, atol=1e-5, rtol=0)
+    torch.testing.assert_close(got.variance, want.variance, atol=1e-5, rtol=0)   # variance from the conditional branch
+
+
+def test_cfg_is_one_batched_forward(course):
+    calls = []
+    orig = course.predict
+    course.predict = lambda x, t, c: (calls.append(len(x)), orig(x, t, c))[1]
+    try: cfg_estimate(course, torch.randn(4, 1, 28, 28), 50, course.condition("3", 4), course.condition("", 4), 5.0)
+    finally: del course.predict
+    assert calls == [8]
+
+
+# ---- sample(): shape, range, determinism ---------------------------------------------------------------------------
+
+def test_sample_is_deterministic_per_seed(course):
+    a = sample(course, ["7", "3", ""], guidance=5.0, steps=5, seed=0)
+    assert a.shape == (3, 1, 28, 28) and a.dtype == torch.float32 and 0 <= a.min() and a.max() <= 1
+    torch.testing.assert_close(sample(course, ["7", "3", ""], guidance=5.0, steps=5, seed=0), a, atol=0, rtol=0)
+    assert not torch.equal(sample(course, ["7", "3", ""], guidance=5.0, steps=5, seed=1), a)
+    # image i depends only on seed + i, not on the rest of the batch
+    torch.testing.assert_close(sample(course, ["3"], guidance=5.0, steps=5, seed=1), a[1:2], atol=1e-6, rtol=0)
+    # global RNG state plays no part
+    torch.manual_seed(123)
+    torch.testing.assert_close(sample(course, ["7", "3", ""], guidance=5.0, steps=5, seed=0), a, atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
+def test_sample_samplers(course, sampler):
+    x = sample(course, ["0", "1"], sampler=sampler, steps=4, seed=2)
+    assert x.shape == (2, 1, 28, 28) and torch.isfinite(x).all()
+
+
+def test_sample_bad_sampler_says_what_exists(course):
+    with pytest.raises(ValueError, match="choose one of"):
+        sample(course, ["1"], sampler="euler", steps=3)
+
+
+def test_flow_models_sample_with_euler_and_heun():
+    torch.manual_seed(0)
+    den = dc.as_denoiser(CourseUNet(num_hiddens=8, time_cond=True, num_classes=10, objective="flow", time_mode="add"))
+    assert den.prediction == "flow"
+    for s in ("euler", "heun"):
+        a = sample(den, ["4", "2"], guidance=3.0, sampler=s, steps=3, seed=0)
+        assert a.shape == (2, 1, 28, 28)
+        torch.testing.assert_close(sample(den, ["4", "2"], guidance=3.0, sampler=s, steps=3, seed=0), a, atol=0, rtol=0)
+
+
+def test_tiny_if_runs_through_sample(tif):
+    x = sample(tif, ["a rocket ship", "a pencil"], steps=3, seed=0)
+    assert x.shape == (2, 3, 32, 32) and 0 <= x.min() and x.max() <= 1
+    torch.testing.assert_close(sample(tif, ["a rocket ship", "a pencil"], steps=3, seed=0), x, atol=0, rtol=0)
+    y = sample(tif, ["a rocket ship"], steps=3, seed=0, threshold="dynamic")
+    assert y.shape == (1, 3, 32, 32)
+
+
+def test_generators_are_per_image():
+    a = randn((3, 2, 4, 4), generators(10, 3))
+    torch.testing.assert_close(randn((1, 2, 4, 4), generators(12, 1))[0], a[2], atol=0, rtol=0)
+
+
+# ---- prompts and loading -------------------------------------------------------------------------------------------
+
+def test_course_prompt_dict_pth_loads(tmp_path):
+    "The course's prompt_embeds_dict.pth format: {prompt: (1, 77, D)}."
+    d = {"a rocket ship": torch.randn(1, 77, 16), "": torch.zeros(1, 77, 16)}
+    torch.save(d, tmp_path / "prompt_embeds_dict.pth")
+    pe = PromptEmbeddings(tmp_path / "prompt_embeds_dict.pth")
+    assert pe.get(["", "a rocket ship"]).shape == (2, 77, 16)
+    assert set(load_prompt_embeds(tmp_path / "prompt_embeds_dict.pth")) == set(d)
+
+
+def test_t5_encoder_path_with_a_tiny_t5(tmp_path):
+    if importlib.util.find_spec("transformers") is None:
+        pytest.skip("needs transformers")
+    from transformers import T5Config, T5EncoderModel
+    torch.manual_seed(0)
+    t5 = T5EncoderModel(T5Config(vocab_size=99, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4)).eval()
+
+    class CharTokenizer:  # offline stand-in for IF's T5 tokenizer
+        def __call__(self, prompts, padding, max_length, truncation, add_special_tokens, return_tensors):
+            ids = torch.zeros(len(prompts), max_length, dtype=torch.long)
+            mask = torch.zeros_like(ids)
+            for i, p in enumerate(prompts):
+                code = [ord(ch) % 97 + 2 for ch in p][: max_length - 1] + [1]
+                ids[i, :len(code)], mask[i, :len(code)] = torch.tensor(code), 1
+            return type("Tok", (), {"input_ids": ids, "attention_mask": mask})()
+
+    enc = T5PromptEncoder(text_encoder=t5, tokenizer=CharTokenizer(), max_length=7)
+    pe = PromptEmbeddings(tmp_path / "cache.safetensors", encoder=enc)
+    e = pe.get(["A Rocket Ship", ""])
+    assert e.shape == (2, 7, 32)
+    torch.testing.assert_close(PromptEmbeddings(tmp_path / "cache.safetensors").get(["A Rocket Ship"])[0], e[0])
+    # the encoder lower-cases, as IFPipeline does
+    torch.testing.assert_close(enc(["a rocket ship"])[0], e[0], atol=1e-6, rtol=0)
+    # a tiny IF stage I runs on these embeddings
+    tif = tiny_if_denoiser()
+    den = IFDenoiser(tif.unet, tif.scheduler, pe)
+    assert sample(den, ["A Rocket Ship"], steps=2).shape == (1, 3, 32, 32)
+
+
+def test_missing_if_weights_explain_licence_and_login():
+    with pytest.raises(RuntimeError, match="accept the licence"):
+        dc.load_pretrained("DeepFloyd/IF-I-L-v1.0")
+
+
+def test_unknown_model_lists_available_names():
+    with pytest.raises(FileNotFoundError, match="known names") as e:
+        dc.load_pretrained("no-such-model")
+    assert "mnist-class-ddpm" in str(e.value)
+
+
+def test_bundled_model_if_present():
+    if "mnist-class-ddpm" not in dc.available_models():
+        pytest.skip("the bundled weights are not in diffusion_course/pretrained/ yet")
+    m = dc.load_pretrained("mnist-class-ddpm")
+    assert m.image_shape == (1, 28, 28) and m.T == 300
+    x = dc.sample(m, prompts=["7", "3"], guidance=5.0, sampler=None, steps=None, seed=0)
+    assert x.shape == (2, 1, 28, 28) and 0 <= x.min() and x.max() <= 1
+    torch.testing.assert_close(dc.sample(m, prompts=["7", "3"], guidance=5.0, seed=0), x, atol=0, rtol=0)
