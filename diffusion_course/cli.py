@@ -5,23 +5,21 @@
 # %% auto #0
 __all__ = ['USER_ERRORS', 'cmd_tour', 'cmd_train', 'cmd_sample', 'cmd_eval', 'cmd_bench', 'main']
 
-# %% ../nbs/90_cli.ipynb #5c79f18d
+# %% ../nbs/90_cli.ipynb #62cb8f12
 import argparse
 import dataclasses
 import sys
 import time
 from pathlib import Path
 
-# %% ../nbs/90_cli.ipynb #ebe90f3c
-import torch
-
-# %% ../nbs/90_cli.ipynb #eee75bdf
+# %% ../nbs/90_cli.ipynb #67faa80a
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, KeyError)
 
-# %% ../nbs/90_cli.ipynb #f3b39796
+# %% ../nbs/90_cli.ipynb #0c058358
 def cmd_tour(args):
     "Write the tour's figures to `args.out` and print their paths."
     import matplotlib; matplotlib.use("Agg")
+    import torch
     import matplotlib.pyplot as plt
     from diffusion_course.data import load_tensors, to_signed
     from diffusion_course.schedules import NoiseSchedule, forward
@@ -47,7 +45,7 @@ def cmd_tour(args):
     for p in paths: print(f"wrote {p}")
     return paths
 
-# %% ../nbs/90_cli.ipynb #9c18e675
+# %% ../nbs/90_cli.ipynb #b9aaa633
 def cmd_train(args):
     "Train a preset into `args.out` (resumable with `--resume`)."
     from diffusion_course.trainer import get_preset, train
@@ -62,7 +60,7 @@ def cmd_train(args):
     model, hist = train(cfg, out=out, resume=args.resume, progress=not args.quiet)
     print(f"done in {time.time() - t0:.0f} s: final train loss {hist['train_loss'][-1]:.4f}, test loss {hist['test_loss'][-1]:.4f}; model in {out / 'model'}")
 
-# %% ../nbs/90_cli.ipynb #da7ac695
+# %% ../nbs/90_cli.ipynb #cb3524e9
 def cmd_sample(args):
     "Sample one image per prompt and save them as a grid."
     from diffusion_course.imageio import save_grid
@@ -80,9 +78,10 @@ def cmd_eval(args):
     print(f"{args.model}: sample accuracy {acc:.1%} ({args.n_per_class} per class, guidance {args.guidance}, seed {args.seed}, {time.time() - t0:.0f} s)")
     print("per class: " + ", ".join(f"{c}: {a:.0%}" for c, a in enumerate(per_class)))
 
-# %% ../nbs/90_cli.ipynb #2e427ec5
+# %% ../nbs/90_cli.ipynb #4f5d0a02
 def cmd_bench(args):
     "Time training and sampling variants side by side and print them as ratios."
+    import torch
     from diffusion_course.bench import bench_sample, bench_train, format_rows
     from diffusion_course.denoisers import available_models
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, cuda {torch.cuda.is_available()}")
@@ -93,7 +92,7 @@ def cmd_bench(args):
         variants = (("ddpm", None), ("ddim", 10)) if args.quick else (("ddpm", 300), ("ddpm", None), ("ddim", 20), ("ddim", 10))
         print(format_rows(bench_sample(model, variants=variants), f"sampling with CFG, 10 images ({model or 'an untrained UNet'})"))
 
-# %% ../nbs/90_cli.ipynb #d8864451
+# %% ../nbs/90_cli.ipynb #fa427a6d
 def _parser():
     p = argparse.ArgumentParser(prog="diffusion-course", description="Learn diffusion models by building them.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -131,7 +130,7 @@ def _parser():
     r.set_defaults(fn=cmd_train)
     return p
 
-# %% ../nbs/90_cli.ipynb #41258416
+# %% ../nbs/90_cli.ipynb #7a472bf7
 def main(argv=None):
     "Entry point of `diffusion-course` and `python -m diffusion_course`."
     args = _parser().parse_args(argv)

@@ -5,31 +5,31 @@
 # %% auto #0
 __all__ = ['DATASETS', 'CLASS_NAMES', 'cache_dir', 'data_root', 'dataset', 'load_tensors', 'to_unit', 'to_signed']
 
-# %% ../nbs/00_data.ipynb #24101f6c
+# %% ../nbs/00_data.ipynb #91f7b72e
 import gzip
 import os
 import shutil
 from functools import lru_cache
 from pathlib import Path
 
-# %% ../nbs/00_data.ipynb #acf582da
+# %% ../nbs/00_data.ipynb #f965447f
 import torch
 import torchvision
 
-# %% ../nbs/00_data.ipynb #f95e8c3d
+# %% ../nbs/00_data.ipynb #3422c89f
 DATASETS = {"mnist": torchvision.datasets.MNIST, "fashion": torchvision.datasets.FashionMNIST}
 CLASS_NAMES = {
     "mnist": [str(i) for i in range(10)],
     "fashion": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
 }
 
-# %% ../nbs/00_data.ipynb #11a37396
+# %% ../nbs/00_data.ipynb #dfc6c7fe
 def cache_dir() -> Path:
     "Writable folder for decompressed data and downloads (`DIFFUSION_COURSE_CACHE` or `~/.cache/diffusion_course`)."
     d = os.environ.get("DIFFUSION_COURSE_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "diffusion_course"
     return Path(d).expanduser()
 
-# %% ../nbs/00_data.ipynb #107663f8
+# %% ../nbs/00_data.ipynb #6ed1afdb
 def _candidate_roots(root=None):
     "Data roots to try, in order of preference, with a note on where each came from."
     if root is not None: return [(Path(root).expanduser(), "the `root` argument")]
@@ -39,7 +39,7 @@ def _candidate_roots(root=None):
     shared = [(p / "shared" / "data", "a shared/data folder above the working directory") for p in (cwd, *cwd.parents)]
     return [c for c in shared if c[0].is_dir()][:1] + [(cache_dir() / "data", "the user cache")]
 
-# %% ../nbs/00_data.ipynb #60d0b942
+# %% ../nbs/00_data.ipynb #c97383e8
 def _raw(root: Path, cls) -> Path: return root / cls.__name__ / "raw"
 
 def _has_files(root: Path, cls, suffix="") -> bool:
@@ -52,19 +52,19 @@ def _decompress_to(src: Path, dst: Path, cls) -> Path:
     for name, _ in cls.resources:
         target = out / name.removesuffix(".gz")
         if target.exists(): continue
-        tmp = target.with_suffix(".tmp")
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")  # per-process: parallel notebooks may race here
         with gzip.open(_raw(src, cls) / name, "rb") as f, open(tmp, "wb") as g: shutil.copyfileobj(f, g)
         tmp.replace(target)  # atomic: a crash never leaves a half-written IDX file behind
     return dst
 
-# %% ../nbs/00_data.ipynb #936d02df
+# %% ../nbs/00_data.ipynb #759801c6
 def _check_name(dataset: str) -> str:
     key = dataset.lower().replace("-", "").replace("_", "")
     key = {"fashionmnist": "fashion"}.get(key, key)
     if key not in DATASETS: raise ValueError(f"Unknown dataset {dataset!r}: expected one of {sorted(DATASETS)}.")
     return key
 
-# %% ../nbs/00_data.ipynb #a84bafef
+# %% ../nbs/00_data.ipynb #6c2408cc
 def data_root(dataset="mnist", root=None, download=True) -> Path:
     "A folder torchvision can read `dataset` from; decompress (read-only sources) or download into the cache if needed."
     cls = DATASETS[_check_name(dataset)]
@@ -85,13 +85,13 @@ def data_root(dataset="mnist", root=None, download=True) -> Path:
         f"\nFix: put the four IDX files (.gz or uncompressed) in <root>/{cls.__name__}/raw/ and pass `root=<root>` "
         "or set DIFFUSION_COURSE_DATA=<root>; or connect to the internet so torchvision can download them.")
 
-# %% ../nbs/00_data.ipynb #f421c192
+# %% ../nbs/00_data.ipynb #fc9e74a7
 def dataset(name="mnist", train=True, root=None, transform=None, download=True):
     "The torchvision dataset `name` ('mnist' or 'fashion'), found with `data_root`."
     cls = DATASETS[_check_name(name)]
     return cls(data_root(name, root, download), train=train, transform=transform, download=False)
 
-# %% ../nbs/00_data.ipynb #450347a7
+# %% ../nbs/00_data.ipynb #9324162e
 @lru_cache(maxsize=8)
 def _load_tensors(name, train, root):
     ds = dataset(name, train=train, root=root)
@@ -102,7 +102,7 @@ def load_tensors(name="mnist", train=True, root=None):
     x, y = _load_tensors(_check_name(name), train, None if root is None else str(root))
     return x.clone(), y.clone()  # callers may modify them in place without corrupting the cache
 
-# %% ../nbs/00_data.ipynb #38375785
+# %% ../nbs/00_data.ipynb #045b6990
 def to_unit(x):
     "`uint8` images in 0..255 to float in [0, 1] (Part B's single-step denoiser works here)."
     return x.float() / 255

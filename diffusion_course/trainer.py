@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['PRESETS', 'TrainConfig', 'get_preset', 'make_model', 'sample_grid', 'save_checkpoint', 'latest_checkpoint',
-           'evaluate', 'train']
+           'ema_avg_fn', 'evaluate', 'train']
 
-# %% ../nbs/22_trainer.ipynb #d20d3d28
+# %% ../nbs/22_trainer.ipynb #8f886d37
 import dataclasses
 import json
 import math
@@ -17,20 +17,20 @@ from dataclasses import dataclass, field, asdict
 from functools import partial
 from pathlib import Path
 
-# %% ../nbs/22_trainer.ipynb #b410ba93
+# %% ../nbs/22_trainer.ipynb #2e1947bf
 import torch
 from accelerate import Accelerator
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from torchvision.utils import save_image
 from tqdm import tqdm
 
-# %% ../nbs/22_trainer.ipynb #b6d669bd
+# %% ../nbs/22_trainer.ipynb #d00bd1bf
 from .data import load_tensors, to_signed, to_unit
 from .objectives import ddpm_loss, ddpm_sample, denoise_loss, fm_loss, fm_sample, pure_noise_loss
 from .schedules import NoiseSchedule
 from .unet import CourseUNet
 
-# %% ../nbs/22_trainer.ipynb #81e31afc
+# %% ../nbs/22_trainer.ipynb #3ee0f646
 @dataclass
 class TrainConfig:
     "One Part B recipe; the presets below are the course's, see `PRESETS`."
@@ -60,7 +60,7 @@ class TrainConfig:
     n_samples_per_class: int = 4     # per-epoch sample grid: 4 of each class (or 40 images unconditionally)
     keep_checkpoints: int = 2        # per-epoch checkpoints kept on disk (the newest ones)
 
-# %% ../nbs/22_trainer.ipynb #73ad0b2b
+# %% ../nbs/22_trainer.ipynb #6fd76d0d
 PRESETS = {
     "single-step": TrainConfig(objective="denoise", num_hiddens=128, time_cond=False, epochs=5, batch_size=256, lr=1e-4, lr_decay=False),
     "pure-noise":  TrainConfig(objective="pure_noise", num_hiddens=128, time_cond=False, epochs=5, batch_size=256, lr=1e-4, lr_decay=False),
@@ -70,7 +70,7 @@ PRESETS = {
     "class-fm":    TrainConfig(objective="flow", class_cond=True, epochs=10, batch_size=64, lr=1e-2),
 }
 
-# %% ../nbs/22_trainer.ipynb #243996b2
+# %% ../nbs/22_trainer.ipynb #32df478f
 def get_preset(name, **overrides) -> TrainConfig:
     "The preset `name` with `overrides` applied; a clear error for unknown names or fields."
     if name not in PRESETS: raise ValueError(f"Unknown preset {name!r}: choose one of {', '.join(PRESETS)}.")
@@ -79,14 +79,14 @@ def get_preset(name, **overrides) -> TrainConfig:
     if bad: raise ValueError(f"Unknown TrainConfig field(s) {sorted(bad)}; valid fields: {sorted(fields)}.")
     return dataclasses.replace(PRESETS[name], **overrides)
 
-# %% ../nbs/22_trainer.ipynb #f6da598b
+# %% ../nbs/22_trainer.ipynb #d66932c2
 def make_model(cfg: TrainConfig) -> CourseUNet:
     "A fresh `CourseUNet` for `cfg` (seeded by the caller)."
     return CourseUNet(num_hiddens=cfg.num_hiddens, time_cond=cfg.time_cond, num_classes=10 if cfg.class_cond else 0,
                       time_mode=cfg.time_mode, objective=cfg.objective, num_train_timesteps=cfg.T,
                       beta_start=cfg.beta_start, beta_end=cfg.beta_end, sigma=cfg.sigma)
 
-# %% ../nbs/22_trainer.ipynb #217043d1
+# %% ../nbs/22_trainer.ipynb #bf2ee6b5
 def _loss_fn(cfg):
     "The loss for `cfg` as `f(model, x, c)`, with images already scaled."
     if cfg.objective == "denoise": return partial(denoise_loss, sigma=cfg.sigma)
@@ -100,7 +100,7 @@ def _scale(cfg, x_uint8):
     "Single-step denoisers work in [0, 1] (as the course), diffusion and flow models in [-1, 1]."
     return to_unit(x_uint8) if cfg.objective in ("denoise", "pure_noise") else to_signed(x_uint8)
 
-# %% ../nbs/22_trainer.ipynb #b163f130
+# %% ../nbs/22_trainer.ipynb #69756f44
 @torch.no_grad()
 def sample_grid(model, cfg, x_test=None, seed=0):
     "Images in [0, 1] that show what `model` does after an epoch (fixed `seed`, so epochs compare)."
@@ -116,7 +116,7 @@ def sample_grid(model, cfg, x_test=None, seed=0):
     else: x = fm_sample(model, n=n, c=c, guidance=cfg.guidance, steps=cfg.sample_steps, generator=g)
     return ((x.cpu() + 1) / 2).clamp(0, 1)
 
-# %% ../nbs/22_trainer.ipynb #ae4fcd3c
+# %% ../nbs/22_trainer.ipynb #a77728e6
 def _atomic_write_text(path, text):
     "Write `text` to `path` via a temp file and an atomic rename."
     path = Path(path); tmp = path.with_name(path.name + ".tmp")
@@ -126,7 +126,7 @@ def _atomic_save_image(x, path, nrow):
     path = Path(path); tmp = path.with_name(path.stem + ".tmp.png")
     save_image(x, tmp, nrow=nrow, padding=1, pad_value=1.0); os.replace(tmp, path)
 
-# %% ../nbs/22_trainer.ipynb #2c2c3e36
+# %% ../nbs/22_trainer.ipynb #7d761511
 def save_checkpoint(out, epoch, model, ema, opt, sched, history, keep=2):
     "Write `out/checkpoints/epoch_{epoch:04d}` atomically and prune all but the newest `keep`."
     ckdir = Path(out) / "checkpoints"; ckdir.mkdir(parents=True, exist_ok=True)
@@ -146,7 +146,18 @@ def latest_checkpoint(out):
     cks = sorted((Path(out) / "checkpoints").glob("epoch_*"))
     return cks[-1] if cks else None
 
-# %% ../nbs/22_trainer.ipynb #61cd0103
+# %% ../nbs/22_trainer.ipynb #863d9488
+def ema_avg_fn(decay):
+    "`AveragedModel` update with warm-up: `d = min(decay, (1 + n) / (10 + n))` after `n` updates."
+    @torch.no_grad()
+    def avg(ema_params, params, n):
+        d = min(decay, (1 + int(n)) / (10 + int(n)))
+        for e, p in zip(ema_params, params):
+            if e.is_floating_point(): e.lerp_(p, 1 - d)
+            else: e.copy_(p)                                  # integer buffers (BatchNorm's step count) are copied
+    return avg
+
+# %% ../nbs/22_trainer.ipynb #c3965e61
 def _epoch_batches(n, batch_size, epoch, seed, rank, world):
     "Index tensors of this rank's share of each global batch of `epoch` (same permutation on all ranks)."
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
@@ -154,7 +165,7 @@ def _epoch_batches(n, batch_size, epoch, seed, rank, world):
     for i in range(n // batch_size):                     # drop the last partial batch: equal shards on all ranks
         yield perm[i * batch_size + rank * local: i * batch_size + (rank + 1) * local]
 
-# %% ../nbs/22_trainer.ipynb #9793d3b6
+# %% ../nbs/22_trainer.ipynb #91655e30
 @torch.no_grad()
 def evaluate(model, cfg, x, y, seed=1234, batch_size=1000):
     "Mean loss of `model` on images `x` (uint8) / labels `y`, with fixed randomness so epochs are comparable."
@@ -167,7 +178,7 @@ def evaluate(model, cfg, x, y, seed=1234, batch_size=1000):
             total += loss_fn(model, xb, c).item() * len(xb)
     return total / len(x)
 
-# %% ../nbs/22_trainer.ipynb #cb537b31
+# %% ../nbs/22_trainer.ipynb #9db90160
 @torch.no_grad()
 def _sync_batchnorm_stats(model, acc):
     "Average floating-point buffers (BatchNorm running mean/var) across processes, in place."
@@ -175,7 +186,7 @@ def _sync_batchnorm_stats(model, acc):
     for b in acc.unwrap_model(model).buffers():
         if b.is_floating_point(): b.copy_(acc.reduce(b.detach().clone(), "mean"))
 
-# %% ../nbs/22_trainer.ipynb #fb4f7eed
+# %% ../nbs/22_trainer.ipynb #908f5a9f
 def _load_data(cfg):
     x, y = load_tensors(cfg.dataset, train=True)
     xt, yt = load_tensors(cfg.dataset, train=False)
@@ -183,7 +194,7 @@ def _load_data(cfg):
     if cfg.n_test: xt, yt = xt[:cfg.n_test], yt[:cfg.n_test]
     return x, y, xt, yt
 
-# %% ../nbs/22_trainer.ipynb #791b8cea
+# %% ../nbs/22_trainer.ipynb #10ade964
 def _check_resume(out, cfg, resume):
     "Refuse to overwrite a run, or to resume one with a different recipe; returns the checkpoint to resume or None."
     out = Path(out); ck = latest_checkpoint(out)
@@ -196,7 +207,7 @@ def _check_resume(out, cfg, resume):
         if diff: raise ValueError(f"Cannot resume {out}: the recipe differs from the saved one in {diff} (saved, now). Use the same flags, or another --out.")
     return ck if resume else None
 
-# %% ../nbs/22_trainer.ipynb #cdb3b99a
+# %% ../nbs/22_trainer.ipynb #018f73f0
 def train(cfg: TrainConfig, out=None, resume=False, progress=True, _stop_after_steps=None):
     "Train `cfg`; with `out` write per-epoch checkpoints, samples and history there. Returns (model, history)."
     acc = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=cfg.mixed_precision)
@@ -205,7 +216,7 @@ def train(cfg: TrainConfig, out=None, resume=False, progress=True, _stop_after_s
     model = make_model(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.1 ** (1 / cfg.epochs)) if cfg.lr_decay else None
-    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True) if cfg.ema_decay else None
+    ema = AveragedModel(model, multi_avg_fn=ema_avg_fn(cfg.ema_decay), use_buffers=True) if cfg.ema_decay else None
     history, start = {"step_loss": [], "train_loss": [], "test_loss": [], "lr": [], "epoch_seconds": []}, 0
     if ck is not None:
         model.load_state_dict(CourseUNet.from_pretrained(ck / "model").state_dict())
