@@ -1,5 +1,5 @@
+"Learn diffusion models by building them: `import diffusion_course as dc`; every module's public names are available as `dc.<name>`."
 __version__ = "0.1.0"
-"Learn diffusion models by building them. `import diffusion_course as dc`; the public API is listed in `__all__`."
 from .data import *
 from .imageio import *
 from .schedules import *

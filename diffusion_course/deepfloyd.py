@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['load_deepfloyd_upsampler', 'upsample', 'tiny_if_upsampler']
 
-# %% ../nbs/19_deepfloyd.ipynb #7c3e72be
+# %% ../nbs/19_deepfloyd.ipynb #5fe22957
 import torch
 
-# %% ../nbs/19_deepfloyd.ipynb #0ff91694
+# %% ../nbs/19_deepfloyd.ipynb #b88d0375
 from .denoisers import IFDenoiser, PromptEmbeddings, _dtype_kw, _from_pretrained
 from .sampling import generators
 
-# %% ../nbs/19_deepfloyd.ipynb #96c40732
+# %% ../nbs/19_deepfloyd.ipynb #0bbb730f
 def load_deepfloyd_upsampler(repo:str="DeepFloyd/IF-II-L-v1.0", device=None, dtype=None):
     "DeepFloyd IF stage II (`IFSuperResolutionPipeline`, fp16 variant, no text encoder) from the Hub; needs the licence."
     from diffusers import DiffusionPipeline
@@ -22,7 +22,7 @@ def load_deepfloyd_upsampler(repo:str="DeepFloyd/IF-II-L-v1.0", device=None, dty
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
-# %% ../nbs/19_deepfloyd.ipynb #05d3b6f7
+# %% ../nbs/19_deepfloyd.ipynb #90453b15
 @torch.no_grad()
 def upsample(stage_2,               # an `IFSuperResolutionPipeline`
              images,                # (N, 3, h, w) stage I output in [-1, 1]
@@ -39,7 +39,7 @@ def upsample(stage_2,               # an `IFSuperResolutionPipeline`
                   generator=torch.Generator(dev).manual_seed(seed)).images
     return out.float()
 
-# %% ../nbs/19_deepfloyd.ipynb #6b5df9c7
+# %% ../nbs/19_deepfloyd.ipynb #4ca2924b
 def tiny_if_upsampler(seed:int=0, sample_size:int=32):
     "A tiny randomly initialised IF stage II pipeline (offline tests; embeddings of width 32)."
     from diffusers import DDPMScheduler, IFSuperResolutionPipeline, UNet2DConditionModel

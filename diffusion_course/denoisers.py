@@ -8,7 +8,7 @@ __all__ = ['IF_LICENCE_HELP', 'COURSE_PROMPTS', 'PRETRAINED', 'Prediction', 'str
            'load_deepfloyd', 'T5PromptEncoder', 'tiny_if_denoiser', 'pretrained_dir', 'available_models',
            'load_pretrained', 'as_denoiser']
 
-# %% ../nbs/12_denoisers.ipynb #d56b3153
+# %% ../nbs/12_denoisers.ipynb #164de0a2
 import importlib.resources
 import json
 import os
@@ -16,23 +16,23 @@ import shutil
 from pathlib import Path
 from typing import NamedTuple
 
-# %% ../nbs/12_denoisers.ipynb #d6a8666b
+# %% ../nbs/12_denoisers.ipynb #26574c7e
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
-# %% ../nbs/12_denoisers.ipynb #b62c1e92
+# %% ../nbs/12_denoisers.ipynb #f9a3891f
 from .data import CLASS_NAMES
 from .schedules import NoiseSchedule
 from .unet import CourseUNet
 
-# %% ../nbs/12_denoisers.ipynb #5ae05b4d
+# %% ../nbs/12_denoisers.ipynb #fd4541d1
 class Prediction(NamedTuple):
     "A denoiser's answer: `eps` (noise estimate; the velocity for flow models) and the learned `variance` channel or None."
     eps: torch.Tensor                   # (N, C, H, W)
     variance: torch.Tensor | None = None  # (N, C, H, W) values v in [-1, 1] ('learned_range'), None = fixed variance
 
-# %% ../nbs/12_denoisers.ipynb #20ffe8f1
+# %% ../nbs/12_denoisers.ipynb #48ce70b5
 def strided_timesteps(T:int=1000,   # number of training timesteps of the model
                       steps:int=34, # how many timesteps to visit
                      ) -> list:     # strictly decreasing ints, ending at 0
@@ -42,7 +42,7 @@ def strided_timesteps(T:int=1000,   # number of training timesteps of the model
     ts = torch.linspace(start, 0, steps, dtype=torch.float64).round().long()  # 2. even spacing, rounded
     return ts.tolist()
 
-# %% ../nbs/12_denoisers.ipynb #daa6e616
+# %% ../nbs/12_denoisers.ipynb #8c4db063
 class Denoiser:
     "One interface over every model: `den(x_t, t, prompt)` -> `Prediction`, with its `schedule`, `image_shape` and defaults."
     prediction = "epsilon"  # what `predict` returns: 'epsilon' (noise), or 'flow' (velocity; t in [0, 1], 0 = noise)
@@ -64,7 +64,7 @@ class Denoiser:
     def __call__(self, x_t, t, prompt="") -> Prediction: return self.predict(x_t, t, self.condition(prompt, len(x_t)))
     def __repr__(self): return f"{type(self).__name__}({self.name!r}, image {self.image_shape}, T={self.T if self.schedule else '-'})"
 
-# %% ../nbs/12_denoisers.ipynb #2e22c134
+# %% ../nbs/12_denoisers.ipynb #c5e8ad34
 def _condition(den, prompt, n):
     "Encode `prompt` for `n` images: a str/int (shared), a list of `n` prompts, or an embedding tensor (1 or `n` rows)."
     if isinstance(prompt, torch.Tensor):
@@ -84,7 +84,7 @@ def _timestep_tensor(t, n, device) -> torch.Tensor:
     if len(t) not in (1, n): raise ValueError(f"Got {len(t)} timesteps for {n} images: pass one (shared) or one per image.")
     return t.expand(n)
 
-# %% ../nbs/12_denoisers.ipynb #253ec69e
+# %% ../nbs/12_denoisers.ipynb #76c1d60f
 class CourseDenoiser(Denoiser):
     "The course's `CourseUNet` (DDPM or flow matching) as a `Denoiser`; prompts are class names, '' = unconditional."
     def __init__(self, unet:CourseUNet, class_names=None, name="course-unet"):
@@ -115,7 +115,7 @@ class CourseDenoiser(Denoiser):
         c = cond.to(dev) if cond is not None and cond.shape[-1] else None
         return Prediction(self.unet(x_t.to(dev, torch.float32), t, c).float().to(x_t.device))
 
-# %% ../nbs/12_denoisers.ipynb #336191b4
+# %% ../nbs/12_denoisers.ipynb #6b796bf0
 def _class_index(prompt, class_names, num_classes):
     "The class index of `prompt` (a class name, case-insensitive, or an int); None for the unconditional ''/None."
     if prompt is None or (isinstance(prompt, str) and prompt.strip() == ""): return None
@@ -127,7 +127,7 @@ def _class_index(prompt, class_names, num_classes):
     raise ValueError(f"Unknown prompt {prompt!r}: this model knows the classes {list(class_names)} "
                      f"(or their index 0..{num_classes - 1}), and '' for no class.")
 
-# %% ../nbs/12_denoisers.ipynb #8a1ac68e
+# %% ../nbs/12_denoisers.ipynb #6a336e30
 class DiffusersDenoiser(Denoiser):
     "Any diffusers UNet + scheduler pair as a `Denoiser` (text, class-label or unconditional UNets)."
     def __init__(self, unet, scheduler, prompts=None, class_names=None, guidance=5.0, steps=34, name="diffusers"):
@@ -172,14 +172,14 @@ class DiffusersDenoiser(Denoiser):
         if self.prediction_type == "v_prediction": return ab.sqrt() * out + (1 - ab).sqrt() * x_t
         raise ValueError(f"Unsupported prediction_type {self.prediction_type!r}: expected 'epsilon', 'sample' or 'v_prediction'.")
 
-# %% ../nbs/12_denoisers.ipynb #ea7fc839
+# %% ../nbs/12_denoisers.ipynb #046eb584
 def _check_labels(labels):
     if labels is None or (labels < 0).any():
         raise ValueError("A class-label diffusers UNet has no 'unconditional' class: pass class prompts, and guidance=1 "
                          "(classifier-free guidance needs a model trained with a null class, like the course UNet).")
     return labels
 
-# %% ../nbs/12_denoisers.ipynb #674f82c3
+# %% ../nbs/12_denoisers.ipynb #23f72c90
 class PromptEmbeddings:
     "Text embeddings by prompt, read from `path` (.safetensors or the course's .pth); new prompts via `encoder`, saved back."
     def __init__(self, path=None, encoder=None, embeds:dict|None=None):
@@ -201,7 +201,7 @@ class PromptEmbeddings:
     def __len__(self): return len(self.embeds)
     def __repr__(self): return f"PromptEmbeddings({len(self)} prompts{', ' + str(self.path) if self.path else ''})"
 
-# %% ../nbs/12_denoisers.ipynb #ad7677c8
+# %% ../nbs/12_denoisers.ipynb #988641c0
 def save_prompt_embeds(embeds:dict, path) -> Path:
     "Write `{prompt: (L, D) tensor}` to a safetensors file (prompts kept in its metadata)."
     path = Path(path).expanduser(); path.parent.mkdir(parents=True, exist_ok=True)
@@ -222,7 +222,7 @@ def load_prompt_embeds(path) -> dict:
     d = torch.load(path, map_location="cpu", weights_only=True)
     return {k: v.squeeze(0) if v.ndim == 3 else v for k, v in d.items()}
 
-# %% ../nbs/12_denoisers.ipynb #36d4c2c7
+# %% ../nbs/12_denoisers.ipynb #829a55d2
 class IFDenoiser(DiffusersDenoiser):
     "DeepFloyd IF stage I (or a tiny stand-in) as a `Denoiser`: 6-channel output = noise + learned variance."
     def __init__(self, unet, scheduler, prompts=None, name="deepfloyd-if"):
@@ -234,7 +234,7 @@ class IFDenoiser(DiffusersDenoiser):
         "Wrap a loaded `IFPipeline` (its `unet` and `scheduler`)."
         return cls(pipe.unet, pipe.scheduler, prompts, name)
 
-# %% ../nbs/12_denoisers.ipynb #b4393148
+# %% ../nbs/12_denoisers.ipynb #f315545b
 IF_LICENCE_HELP = (
     "DeepFloyd IF weights are gated on the Hugging Face Hub. To use them: (1) log in at huggingface.co and accept the "
     "licence on https://huggingface.co/DeepFloyd/IF-I-XL-v1.0 (this accepts all IF models); (2) run "
@@ -253,7 +253,7 @@ def _dtype_kw(dtype):
     from diffusers.utils import deprecation_utils
     return {"dtype" if hasattr(deprecation_utils, "_resolve_dtype") else "torch_dtype": dtype}
 
-# %% ../nbs/12_denoisers.ipynb #d2b6beb8
+# %% ../nbs/12_denoisers.ipynb #e184afd9
 def load_deepfloyd(repo:str="DeepFloyd/IF-I-L-v1.0",  # stage I: IF-I-M/L/XL-v1.0 (0.4/0.9/4.3 B parameters)
                    prompt_cache=None,     # a .safetensors/.pth file of prompt embeddings (read, and extended when `encode_prompts`)
                    encode_prompts=False,  # also load T5 (8-bit where bitsandbytes exists) to embed new prompts
@@ -268,7 +268,7 @@ def load_deepfloyd(repo:str="DeepFloyd/IF-I-L-v1.0",  # stage I: IF-I-M/L/XL-v1.
     encoder = T5PromptEncoder(repo, device=device) if encode_prompts else None
     return IFDenoiser.from_pipeline(pipe, PromptEmbeddings(prompt_cache, encoder), name=repo)
 
-# %% ../nbs/12_denoisers.ipynb #2e6e7796
+# %% ../nbs/12_denoisers.ipynb #74777634
 class T5PromptEncoder:
     "Embed prompts with IF's T5 text encoder (lazily loaded from `repo`, or the `text_encoder`/`tokenizer` given)."
     def __init__(self, repo="DeepFloyd/IF-I-L-v1.0", device=None, text_encoder=None, tokenizer=None, max_length=77):
@@ -289,7 +289,7 @@ class T5PromptEncoder:
         dev = self.text_encoder.device
         return self.text_encoder(tok.input_ids.to(dev), attention_mask=tok.attention_mask.to(dev))[0].float().cpu()
 
-# %% ../nbs/12_denoisers.ipynb #c009af83
+# %% ../nbs/12_denoisers.ipynb #681091ec
 COURSE_PROMPTS = ["", "a high quality photo", "an oil painting of a snowy mountain village", "a photo of the amalfi cost",
                   "a photo of a man", "a photo of a hipster barista", "a photo of a dog", "an oil painting of people around a campfire",
                   "an oil painting of an old man", "a lithograph of waterfalls", "a lithograph of a skull", "a man wearing a hat",
@@ -309,10 +309,11 @@ def tiny_if_denoiser(seed:int=0, prompts=COURSE_PROMPTS) -> IFDenoiser:
     g = torch.Generator().manual_seed(seed)
     return IFDenoiser(unet, sched, PromptEmbeddings(embeds={p: torch.randn(7, 32, generator=g) for p in prompts}), name="tiny-if")
 
-# %% ../nbs/12_denoisers.ipynb #ac84bff8
+# %% ../nbs/12_denoisers.ipynb #cc16a0ea
 PRETRAINED = {  # name -> (dataset, description)
     "mnist-class-ddpm": ("mnist", "class-conditioned DDPM CourseUNet (D=64, T=300, linear betas 1e-4..0.02, EMA) trained on MNIST; prompts '0'..'9', '' = unconditional"),
     "fashion-class-ddpm": ("fashion", "the same recipe trained on Fashion-MNIST; prompts are the 10 class names, '' = unconditional"),
+    "mnist-class-fm": ("mnist", "class-conditioned flow-matching CourseUNet (D=64, EMA) trained on MNIST; Euler sampling; prompts '0'..'9', '' = unconditional"),
 }
 
 def pretrained_dir() -> Path:
@@ -328,7 +329,7 @@ def _is_course_unet(folder:Path) -> bool:
     cfg = Path(folder) / "config.json"
     return cfg.exists() and json.loads(cfg.read_text()).get("_class_name") == "CourseUNet"
 
-# %% ../nbs/12_denoisers.ipynb #dc3de7f2
+# %% ../nbs/12_denoisers.ipynb #16cc192f
 def load_pretrained(name:str="mnist-class-ddpm", # a bundled model name, a `save_pretrained` folder, or 'DeepFloyd/IF-I-L-v1.0'
                     device=None,                 # where to put the model (default: the CPU; IF: CUDA)
                    ) -> Denoiser:
@@ -350,7 +351,7 @@ def load_pretrained(name:str="mnist-class-ddpm", # a bundled model name, a `save
     unet = CourseUNet.from_pretrained(folder).to(device or "cpu").eval()
     return CourseDenoiser(unet, CLASS_NAMES[_dataset_of(folder, name)], name=str(name))
 
-# %% ../nbs/12_denoisers.ipynb #1f7554ce
+# %% ../nbs/12_denoisers.ipynb #88a629a3
 def _dataset_of(folder:Path, name) -> str:
     "Which dataset's class names a model uses: the registry, else a `train_config.json` in the folder or above it."
     if name in PRETRAINED: return PRETRAINED[name][0]
@@ -358,7 +359,7 @@ def _dataset_of(folder:Path, name) -> str:
         if (d / "train_config.json").exists(): return json.loads((d / "train_config.json").read_text()).get("dataset", "mnist")
     return "mnist"
 
-# %% ../nbs/12_denoisers.ipynb #5114f6b2
+# %% ../nbs/12_denoisers.ipynb #868ff291
 def as_denoiser(model) -> Denoiser:
     "`model` as a `Denoiser`: a `Denoiser`, a bundled name or folder, a `CourseUNet`, an IF-style pipeline or `(unet, scheduler)`."
     if isinstance(model, Denoiser): return model
@@ -370,7 +371,7 @@ def as_denoiser(model) -> Denoiser:
                           f"(one of {available_models() or list(PRETRAINED)}), a CourseUNet, a diffusers pipeline or (unet, scheduler).")
     return IFDenoiser(unet, sched) if unet.config.out_channels == 2 * unet.config.in_channels else DiffusersDenoiser(unet, sched)
 
-# %% ../nbs/12_denoisers.ipynb #5ea4a49f
+# %% ../nbs/12_denoisers.ipynb #8daae477
 def _lesson_model(name="mnist-class-ddpm", runs=Path("_runs")):
     "The model the lesson notebooks use, and a note saying which one it is."
     if name in available_models(): return load_pretrained(name), f"the bundled model {name!r}"

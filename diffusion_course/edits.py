@@ -5,22 +5,22 @@
 # %% auto #0
 __all__ = ['sdedit', 'draw_strokes', 'assets_dir', 'drawings', 'load_drawing', 'rect_mask', 'inpaint']
 
-# %% ../nbs/16_sdedit_inpaint.ipynb #6e67fca2
+# %% ../nbs/16_sdedit_inpaint.ipynb #b5e89db3
 import math
 from pathlib import Path
 
-# %% ../nbs/16_sdedit_inpaint.ipynb #4fc227b2
+# %% ../nbs/16_sdedit_inpaint.ipynb #72084dcc
 import importlib.resources
 import torch
 from PIL import Image, ImageDraw
 
-# %% ../nbs/16_sdedit_inpaint.ipynb #d8c171a6
+# %% ../nbs/16_sdedit_inpaint.ipynb #598ff2d0
 from .denoisers import Denoiser
 from .imageio import load_image
 from .sampling import generators, iterative_denoise, randn
 from .schedules import forward
 
-# %% ../nbs/16_sdedit_inpaint.ipynb #5f4b23f7
+# %% ../nbs/16_sdedit_inpaint.ipynb #78b625fa
 def sdedit(den:Denoiser,
            image,                # (N, C, H, W) in [-1, 1], the picture(s) to edit
            prompt="",            # where to steer (a prompt, one per image, or an embedding); '' = unconditional
@@ -37,7 +37,7 @@ def sdedit(den:Denoiser,
     return iterative_denoise(den, x_t, prompt, i_start, den.guidance if guidance is None else guidance,  # 3. denoise back
                              ts, sampler, gens, threshold, save_every=save_every)
 
-# %% ../nbs/16_sdedit_inpaint.ipynb #1b292521
+# %% ../nbs/16_sdedit_inpaint.ipynb #86ade371
 def draw_strokes(strokes,          # list of polylines, each a list of (x, y) in [0, 1] (y down)
                  size:int=28,      # output side in pixels
                  width:float=0.1,  # pen width, as a fraction of the side
@@ -53,7 +53,7 @@ def draw_strokes(strokes,          # list of polylines, each a list of (x, y) in
         for x, y in (pts[0], pts[-1]): d.ellipse([x - w / 2, y - w / 2, x + w / 2, y + w / 2], fill=255)  # round pen tips
     return img.resize((size, size), Image.LANCZOS)
 
-# %% ../nbs/16_sdedit_inpaint.ipynb #80cb1e7b
+# %% ../nbs/16_sdedit_inpaint.ipynb #48548bf6
 def assets_dir() -> Path:
     "The package's folder of small example images (`diffusion_course/assets`)."
     return Path(str(importlib.resources.files("diffusion_course"))) / "assets"
@@ -68,7 +68,7 @@ def load_drawing(name:str, size:int=28, channels:int=1) -> torch.Tensor:
     if not p.exists(): raise FileNotFoundError(f"No drawing {name!r}: the bundled ones are {drawings()}. Or load your own with `load_image(path, size, channels)`.")
     return load_image(p, size, channels)
 
-# %% ../nbs/16_sdedit_inpaint.ipynb #590b138f
+# %% ../nbs/16_sdedit_inpaint.ipynb #6c671768
 def rect_mask(size, top:float, left:float, height:float, width:float) -> torch.Tensor:
     "A (1, 1, H, W) mask, 1 inside the rectangle (fractions of the image: to regenerate), 0 outside (to keep)."
     H, W = (size, size) if isinstance(size, int) else size
@@ -76,7 +76,7 @@ def rect_mask(size, top:float, left:float, height:float, width:float) -> torch.T
     m[..., round(top * H):round((top + height) * H), round(left * W):round((left + width) * W)] = 1.0
     return m
 
-# %% ../nbs/16_sdedit_inpaint.ipynb #ed08a561
+# %% ../nbs/16_sdedit_inpaint.ipynb #d565d2e5
 def inpaint(den:Denoiser, image, mask,   # image (N, C, H, W) in [-1, 1]; mask (1 or N, 1, H, W): 1 = regenerate
             prompt="", guidance:float|None=None, seed:int=0, timesteps=None, sampler="ddpm",
             callback=None):              # callback(i, t_prev, x, known) after each step, e.g. to check or plot

@@ -5,18 +5,18 @@
 # %% auto #0
 __all__ = ['hybrid_blur', 'lowpass', 'highpass', 'hybrid_estimate', 'hybrid_image']
 
-# %% ../nbs/18_hybrids.ipynb #7a1ef437
+# %% ../nbs/18_hybrids.ipynb #227e7bd4
 import math
 
-# %% ../nbs/18_hybrids.ipynb #34e19576
+# %% ../nbs/18_hybrids.ipynb #82dfadc9
 import torch
 from torchvision.transforms.functional import gaussian_blur
 
-# %% ../nbs/18_hybrids.ipynb #f264bb36
+# %% ../nbs/18_hybrids.ipynb #57447da8
 from .denoisers import Denoiser, Prediction
 from .sampling import cfg_estimate, denoise_loop, generators, randn
 
-# %% ../nbs/18_hybrids.ipynb #f8f18ba6
+# %% ../nbs/18_hybrids.ipynb #5dd8ff12
 def hybrid_blur(size:int, sigma:float|None=None) -> tuple:
     "(kernel, sigma) for an image of side `size`: the course's sigma 2 / kernel 33 at 64 px, scaled (or the `sigma` given)."
     sigma = 2.0 * size / 64 if sigma is None else float(sigma)
@@ -33,7 +33,7 @@ def highpass(x, sigma:float, kernel:int|None=None) -> torch.Tensor:
     "`x` minus its low-pass: the high frequencies (so `lowpass + highpass == x`)."
     return x - lowpass(x, sigma, kernel)
 
-# %% ../nbs/18_hybrids.ipynb #aa139ff1
+# %% ../nbs/18_hybrids.ipynb #ed110124
 def hybrid_estimate(den:Denoiser, x_t, t, cond_low, cond_high, uncond, guidance:float, sigma:float, kernel:int|None=None) -> Prediction:
     "Factorized Diffusion: low-pass of the CFG estimate for `cond_low` + high-pass of the one for `cond_high`."
     n = len(x_t)
@@ -45,7 +45,7 @@ def hybrid_estimate(den:Denoiser, x_t, t, cond_low, cond_high, uncond, guidance:
         v_low, v_high = pred.variance.split(n); var = lowpass(v_low, sigma, kernel) + highpass(v_high, sigma, kernel)
     return Prediction(eps, var)
 
-# %% ../nbs/18_hybrids.ipynb #b7722af5
+# %% ../nbs/18_hybrids.ipynb #5c7fff27
 def hybrid_image(den:Denoiser,
                  prompt_low,              # seen from afar (low frequencies)
                  prompt_high,             # seen up close (high frequencies)

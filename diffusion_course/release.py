@@ -83,7 +83,9 @@ def sample_accuracy(model, classifier=None, n_per_class=10, guidance=5.0, seed=0
 
 # %% ../nbs/26_release.ipynb #f5a2a8b2
 def _machine():
-    return f"{platform.machine()} CPU, {os.cpu_count()} cores, {platform.system()}, Python {platform.python_version()}, torch {torch.__version__}"
+    "The machine a run was made on, in words (the GPU too when CUDA is available)."
+    gpu = f"{torch.cuda.get_device_name(0)} GPU + " if torch.cuda.is_available() else ""
+    return f"{gpu}{platform.machine()} CPU, {os.cpu_count()} cores, {platform.system()}, Python {platform.python_version()}, torch {torch.__version__}"
 
 def _latest_weights(run: Path):
     "The final model of `run`, or the newest checkpoint (EMA copy preferred); with the epoch count it holds."
@@ -94,16 +96,21 @@ def _latest_weights(run: Path):
     return (ck / "ema" if (ck / "ema").exists() else ck / "model"), torch.load(ck / "state.pt", weights_only=False)["history"], cfg
 
 # %% ../nbs/26_release.ipynb #b7e080aa
+_DATA_CREDIT = {"mnist": "MNIST (Y. LeCun, C. Cortes, C.J.C. Burges), CC BY-SA 3.0.",
+                "fashion": "Fashion-MNIST (H. Xiao, K. Rasul, R. Vollgraf, Zalando Research), MIT licence."}
+
 def _card(name, cfg, hist, command, acc, per_class, machine):
-    done, total = len(hist["train_loss"]), cfg["epochs"]
+    done, total, ds = len(hist["train_loss"]), cfg["epochs"], cfg["dataset"]
     rows = "\n".join(f"| {i + 1} | {tr:.4f} | {te:.4f} | {s / 60:.1f} |" for i, (tr, te, s) in
                      enumerate(zip(hist["train_loss"], hist["test_loss"], hist["epoch_seconds"])))
     status = "complete" if done == total else f"**partial: {done} of {total} epochs** (the run resumes with the same command plus `--resume`)"
+    if cfg["objective"] == "flow": what, loss = "flow matching: x_t = (1−t)·x_0 + t·x_1, velocity target x_1 − x_0", "velocity MSE"
+    else: what, loss = f"DDPM, T={cfg['T']}, β {cfg['beta_start']}→{cfg['beta_end']}", "ε-MSE"
+    per = ", ".join(f"{c}: {a:.0%}" for c, a in zip(CLASS_NAMES[ds], per_class))
     return f"""# {name}
 
-A class-conditioned course UNet (`CourseUNet`, D={cfg['num_hiddens']}, {cfg['objective']}, T={cfg['T']},
-β {cfg['beta_start']}→{cfg['beta_end']}) trained on {cfg['dataset'].upper()} by `diffusion_course`'s trainer.
-Load it with `diffusion_course.load_pretrained("{name}")`.
+A class-conditioned course UNet (`CourseUNet`, D={cfg['num_hiddens']}, {what}) trained on {ds.upper()} by
+`diffusion_course`'s trainer. Load it with `diffusion_course.load_pretrained("{name}")`.
 
 - Training: {status}; seed {cfg['seed']}; batch {cfg['batch_size']}; Adam lr {cfg['lr']} with exponential decay
   {'on' if cfg['lr_decay'] else 'off'}; p_uncond {cfg['p_uncond']}; EMA decay {cfg['ema_decay']} (the weights here are
@@ -112,11 +119,11 @@ Load it with `diffusion_course.load_pretrained("{name}")`.
 - Machine: {machine}
 - Wall time: {sum(hist['epoch_seconds']) / 3600:.2f} h for {done} epochs ({sum(hist['epoch_seconds']) / done / 60:.1f} min per epoch,
   including the per-epoch test loss and sample grid).
-- Final losses (ε-MSE): train {hist['train_loss'][-1]:.4f}, test {hist['test_loss'][-1]:.4f} (whole test set, fixed seed).
-- Sample accuracy: {acc:.1%} of 10 samples per digit at guidance 5 (seed 0, the model's default sampler) are read
-  as the requested digit by the bundled `mnist-classifier`; per digit: {', '.join(f'{c}: {a:.0%}' for c, a in zip(range(10), per_class))}.
-  `samples.png` shows them (one row per digit).
-- Data: MNIST (Y. LeCun, C. Cortes, C.J.C. Burges), CC BY-SA 3.0.
+- Final losses ({loss}): train {hist['train_loss'][-1]:.4f}, test {hist['test_loss'][-1]:.4f} (whole test set, fixed seed).
+- Sample accuracy: {acc:.1%} of the samples (the same number per class, guidance 5, seed 0, the model's default
+  sampler) are read as the requested class by the bundled `{ds}-classifier`; per class: {per}.
+  `samples.png` shows them (one row per class).
+- Data: {_DATA_CREDIT[ds]}
 
 | epoch | train loss | test loss | minutes |
 |---|---|---|---|

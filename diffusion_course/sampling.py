@@ -7,18 +7,18 @@ __all__ = ['SAMPLERS', 'generators', 'randn', 'predict_x0', 'one_step_denoise', 
            'threshold_x0', 'ddpm_step', 'ddim_step', 'denoise_loop', 'iterative_denoise', 'flow_sample', 'sample',
            'sweep', 'show_sweep']
 
-# %% ../nbs/13_sampling.ipynb #8b7139dc
+# %% ../nbs/13_sampling.ipynb #94593b4c
 import time
 
-# %% ../nbs/13_sampling.ipynb #fe2905f8
+# %% ../nbs/13_sampling.ipynb #0bb02715
 import torch
 import matplotlib.pyplot as plt
 
-# %% ../nbs/13_sampling.ipynb #e37ee198
+# %% ../nbs/13_sampling.ipynb #358d9708
 from .denoisers import Denoiser, Prediction, as_denoiser, strided_timesteps
 from .imageio import show_images
 
-# %% ../nbs/13_sampling.ipynb #ce8a1d62
+# %% ../nbs/13_sampling.ipynb #21095992
 def generators(seed:int, n:int) -> list:
     "One CPU `torch.Generator` per image: image `i` draws from `seed + i`, independently of the rest of the batch."
     return [torch.Generator().manual_seed(int(seed) + i) for i in range(n)]
@@ -30,7 +30,7 @@ def randn(shape, generator=None, device="cpu") -> torch.Tensor:
         return torch.stack([torch.randn(tuple(shape[1:]), generator=g) for g in generator]).to(device)
     return torch.randn(tuple(shape), generator=generator, device=generator.device if generator is not None else device).to(device)
 
-# %% ../nbs/13_sampling.ipynb #500c53fb
+# %% ../nbs/13_sampling.ipynb #0958b315
 def predict_x0(x_t, eps, abar_t) -> torch.Tensor:
     "The clean-image estimate `(x_t - sqrt(1 - abar_t) * eps) / sqrt(abar_t)` (DDPM eq. 15)."
     abar_t = torch.as_tensor(abar_t, dtype=x_t.dtype, device=x_t.device)
@@ -43,7 +43,7 @@ def one_step_denoise(den:Denoiser, x_t, t:int, prompt="", guidance:float=1.0) ->
     pred = cfg_estimate(den, x_t, t, den.condition(prompt, len(x_t)), den.condition("", len(x_t)), guidance) if guidance != 1 else den(x_t, t, prompt)
     return predict_x0(x_t, pred.eps, den.alphas_cumprod.to(x_t.device)[t])
 
-# %% ../nbs/13_sampling.ipynb #029f98fb
+# %% ../nbs/13_sampling.ipynb #6082fd02
 def cfg_estimate(den:Denoiser, x_t, t, cond, uncond, guidance:float) -> Prediction:
     "Classifier-free guided `Prediction` from one batched call on [conditional, unconditional] inputs."
     n = len(x_t)
@@ -54,7 +54,7 @@ def cfg_estimate(den:Denoiser, x_t, t, cond, uncond, guidance:float) -> Predicti
     var_c = None if out.variance is None else out.variance.chunk(2)[0]   # 2. variance of the conditional branch
     return Prediction(eps_u + guidance * (eps_c - eps_u), var_c)      # 3. CFG: ε_u + γ (ε_c − ε_u)
 
-# %% ../nbs/13_sampling.ipynb #b57ff53d
+# %% ../nbs/13_sampling.ipynb #7ab2377d
 def step_log_variance(abar_t, abar_prev, variance=None) -> torch.Tensor:
     "Log-variance of the step t -> t': fixed small (the posterior's beta-tilde) or, given the model's `variance` v, learned range."
     beta = 1 - abar_t / abar_prev                                      # 1. β_t of this stride
@@ -63,7 +63,7 @@ def step_log_variance(abar_t, abar_prev, variance=None) -> torch.Tensor:
     frac = (variance + 1) / 2                                          # 3. Improved DDPM eq. 15
     return frac * beta.log() + (1 - frac) * beta_tilde.log()
 
-# %% ../nbs/13_sampling.ipynb #8c82c9a3
+# %% ../nbs/13_sampling.ipynb #2db091f3
 def threshold_x0(x0, threshold=None) -> torch.Tensor:
     "No-op (None, the course), 'clip' to [-1, 1], or dynamic thresholding (Imagen) given `dict(ratio, max_value)`."
     if threshold is None: return x0
@@ -72,7 +72,7 @@ def threshold_x0(x0, threshold=None) -> torch.Tensor:
     s = s.clamp(1, threshold["max_value"]).reshape(-1, *[1] * (x0.ndim - 1)).to(x0.dtype)
     return x0.clamp(-s, s) / s                                         # 2. clip to [-s, s], rescale to [-1, 1]
 
-# %% ../nbs/13_sampling.ipynb #13d3aceb
+# %% ../nbs/13_sampling.ipynb #4c1ef340
 def ddpm_step(x_t, pred:Prediction, t:int, t_prev:int, alphas_cumprod, generator=None, threshold=None):
     "One strided DDPM step `x_t` -> `x_{t_prev}` (t_prev = -1: the end); returns (x_prev, x0_hat)."
     ab = alphas_cumprod.to(x_t.device)
@@ -84,7 +84,7 @@ def ddpm_step(x_t, pred:Prediction, t:int, t_prev:int, alphas_cumprod, generator
     logvar = step_log_variance(ab_t, ab_prev, pred.variance)           # 5. variance of THIS step, at the current t
     return mean + (0.5 * logvar).exp() * randn(x_t.shape, generator, x_t.device), x0
 
-# %% ../nbs/13_sampling.ipynb #5c4440a3
+# %% ../nbs/13_sampling.ipynb #71c818f0
 def ddim_step(x_t, pred:Prediction, t:int, t_prev:int, alphas_cumprod, generator=None, threshold=None):
     "One deterministic DDIM step (eta = 0) `x_t` -> `x_{t_prev}`; returns (x_prev, x0_hat)."
     ab = alphas_cumprod.to(x_t.device)
@@ -95,7 +95,7 @@ def ddim_step(x_t, pred:Prediction, t:int, t_prev:int, alphas_cumprod, generator
         x0 = threshold_x0(x0, threshold); eps = (x_t - ab_t.sqrt() * x0) / (1 - ab_t).sqrt()
     return ab_prev.sqrt() * x0 + (1 - ab_prev).sqrt() * eps, x0        # 3. DDIM eq. 12 with σ = 0
 
-# %% ../nbs/13_sampling.ipynb #359cbc77
+# %% ../nbs/13_sampling.ipynb #b13c3ab4
 SAMPLERS = {"ddpm": ddpm_step, "ddim": ddim_step}
 
 def denoise_loop(estimate,             # (x_t, t) -> Prediction
@@ -114,7 +114,7 @@ def denoise_loop(estimate,             # (x_t, t) -> Prediction
         if after_step is not None: x = after_step(x, t_prev, i)
     return (x, saved) if save_every else x
 
-# %% ../nbs/13_sampling.ipynb #02a2b516
+# %% ../nbs/13_sampling.ipynb #fe248d00
 def _check_inputs(den, x_t, i_start, timesteps):
     "Fail early, with a hint, on images of the wrong shape or a start index outside the timestep list."
     if tuple(x_t.shape[1:]) != tuple(den.image_shape):
@@ -128,7 +128,7 @@ def _sampler(name, table):
     if name not in table: raise ValueError(f"Unknown sampler {name!r} for this model: choose one of {sorted(table)}.")
     return table[name]
 
-# %% ../nbs/13_sampling.ipynb #b32ffb85
+# %% ../nbs/13_sampling.ipynb #01f2bf8e
 def iterative_denoise(den:Denoiser, x_t, prompt="", i_start:int=0, guidance:float=1.0, timesteps=None,
                       sampler:str="ddpm", generator=None, threshold=None, uncond="", after_step=None, save_every=None):
     "Denoise `x_t` (at `timesteps[i_start]`) with `prompt`, classifier-free guided by `guidance` (1 = none)."
@@ -141,7 +141,7 @@ def iterative_denoise(den:Denoiser, x_t, prompt="", i_start:int=0, guidance:floa
     if threshold == "dynamic": threshold = getattr(den, "dynamic_threshold", dict(ratio=0.95, max_value=1.5))
     return denoise_loop(estimate, x_t, timesteps, den.alphas_cumprod, i_start, sampler, generator, threshold, after_step, save_every)
 
-# %% ../nbs/13_sampling.ipynb #bf17cb82
+# %% ../nbs/13_sampling.ipynb #b2fa543d
 def flow_sample(den:Denoiser, x, prompt="", guidance:float=1.0, steps:int=300, sampler:str="euler", uncond="", save_every=None):
     "Integrate a flow model's velocity from noise `x` (t=0) to data (t=1) with Euler or Heun steps."
     _sampler(sampler, {"euler": 0, "heun": 0})
@@ -157,7 +157,7 @@ def flow_sample(den:Denoiser, x, prompt="", guidance:float=1.0, steps:int=300, s
         if save_every and (i + 1) % save_every == 0: saved.append((ts[i + 1], x.cpu()))
     return (x, saved) if save_every else x
 
-# %% ../nbs/13_sampling.ipynb #99a1d34e
+# %% ../nbs/13_sampling.ipynb #b0c76abc
 def sample(model,                 # a Denoiser, a bundled model name, a CourseUNet or a diffusers pipeline
            prompts="",            # one prompt per image ('' = unconditional), e.g. ['7', '3']
            guidance:float|None=None,  # CFG scale; None: the model's default (5 for the course models, 7 for IF)
@@ -177,7 +177,7 @@ def sample(model,                 # a Denoiser, a bundled model name, a CourseUN
     else: x = iterative_denoise(den, x, prompts, 0, guidance, den.timesteps(steps), sampler or "ddpm", gens, threshold)
     return ((x.float().cpu() + 1) / 2).clamp(0, 1)
 
-# %% ../nbs/13_sampling.ipynb #c5b836b4
+# %% ../nbs/13_sampling.ipynb #8b8f3bc6
 def sweep(fn, name:str, values, **kwargs) -> torch.Tensor:
     "`fn(**{name: v}, **kwargs)` for each of `values` with the same `kwargs` (and seed): a (len(values), N, C, H, W) tensor."
     return torch.stack([fn(**{name: v}, **kwargs) for v in values])
@@ -185,11 +185,12 @@ def sweep(fn, name:str, values, **kwargs) -> torch.Tensor:
 def show_sweep(results, name:str, values, value_range=(0, 1), size:float=0.9):
     "Show `sweep` results: one row per value of `name`, labelled on the left."
     R, N = results.shape[:2]
-    fig, axs = plt.subplots(R, N, figsize=(size * N + 0.8, size * R), squeeze=False)
+    labels = [f"{name}={v}" if name else str(v) for v in values]
+    fig, axs = plt.subplots(R, N, figsize=(size * N + 0.3 + 0.07 * max(map(len, labels)), size * R), squeeze=False)
     lo, hi = value_range
     for r in range(R):
         for c in range(N):
             axs[r, c].imshow(((results[r, c] - lo) / (hi - lo)).clamp(0, 1).permute(1, 2, 0).squeeze(-1).cpu(), cmap="gray", vmin=0, vmax=1)
             axs[r, c].set_xticks([]); axs[r, c].set_yticks([])
-        axs[r, 0].set_ylabel(f"{name}={values[r]}", rotation=0, ha="right", va="center", fontsize=8)
+        axs[r, 0].set_ylabel(labels[r], rotation=0, ha="right", va="center", fontsize=8)
     fig.tight_layout()

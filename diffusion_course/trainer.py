@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['PRESETS', 'TrainConfig', 'get_preset', 'make_model', 'sample_grid', 'save_checkpoint', 'latest_checkpoint',
-           'ema_avg_fn', 'evaluate', 'train']
+           'ema_avg_fn', 'evaluate', 'train', 'read_run']
 
 # %% ../nbs/22_trainer.ipynb #8f886d37
 import dataclasses
@@ -230,6 +230,8 @@ def train(cfg: TrainConfig, out=None, resume=False, progress=True, _stop_after_s
     model, opt = acc.prepare(model, opt)
     if ema is not None: ema.to(acc.device)
     x, y, xt, yt = _load_data(cfg)
+    if len(x) < cfg.batch_size:
+        raise ValueError(f"{len(x)} training images make no full batch of {cfg.batch_size}: use a smaller batch_size or a larger n_train.")
     loss_fn, steps = _loss_fn(cfg), 0
     if out and acc.is_main_process:
         Path(out, "samples").mkdir(parents=True, exist_ok=True)
@@ -267,3 +269,14 @@ def train(cfg: TrainConfig, out=None, resume=False, progress=True, _stop_after_s
     final = ema.module if ema is not None else acc.unwrap_model(model)
     if out and acc.is_main_process: final.save_pretrained(Path(out) / "model")
     return final.eval(), history
+
+# %% ../nbs/22_trainer.ipynb #43253c71
+def read_run(folder):
+    "The record of a training run folder: its `config`, `history`, `provenance` (None if absent) and `samples` {epoch: png path}."
+    folder = Path(folder)
+    if not (folder / "history.json").exists():
+        raise FileNotFoundError(f"{folder} holds no history.json, so it is not a training run folder. Make one with "
+                                "`train(cfg, out=folder)` or `diffusion-course train --preset ... --out folder`.")
+    read = lambda name: json.loads((folder / name).read_text()) if (folder / name).exists() else None
+    samples = {int(p.stem.split("_")[1]): p for p in sorted((folder / "samples").glob("epoch_*.png"))}
+    return dict(config=read("train_config.json"), history=read("history.json"), provenance=read("provenance.json"), samples=samples)

@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['View', 'Identity', 'Flip', 'Rotate', 'Negate', 'PatchPermute', 'anagram_estimate', 'visual_anagram']
 
-# %% ../nbs/17_anagrams.ipynb #6aa32175
+# %% ../nbs/17_anagrams.ipynb #3dc8d378
 import torch
 
-# %% ../nbs/17_anagrams.ipynb #046e3db0
+# %% ../nbs/17_anagrams.ipynb #a1d4e184
 from .denoisers import Denoiser, Prediction
 from .sampling import cfg_estimate, denoise_loop, generators, randn
 
-# %% ../nbs/17_anagrams.ipynb #0de93764
+# %% ../nbs/17_anagrams.ipynb #2632aa8e
 class View:
     "An orthogonal image transform for visual anagrams: `view(x)`, `view.inverse(x)` on (N, C, H, W) tensors."
     def __call__(self, x): raise NotImplementedError
@@ -30,7 +30,7 @@ class Flip(View):
     def __call__(self, x): return x.flip(dims=[2])
     def inverse(self, x): return x.flip(dims=[2])
 
-# %% ../nbs/17_anagrams.ipynb #b2b00e42
+# %% ../nbs/17_anagrams.ipynb #20c8852d
 class Rotate(View):
     "Rotate by `k` quarter turns counter-clockwise (k=1: 90°, k=2: 180°, the 6 <-> 9 turn)."
     def __init__(self, k:int=1): self.k = k % 4
@@ -44,7 +44,7 @@ class Negate(View):
     def inverse(self, x): return -x
     def inverse_variance(self, v): return v               # a variance has no sign
 
-# %% ../nbs/17_anagrams.ipynb #90b58189
+# %% ../nbs/17_anagrams.ipynb #f9dd6359
 class PatchPermute(View):
     "Shuffle an `n` x `n` grid of square tiles with a fixed random permutation (seeded)."
     def __init__(self, n:int=2, seed:int=0):
@@ -61,7 +61,7 @@ class PatchPermute(View):
     def inverse(self, x): return self._untiles(self._tiles(x)[:, torch.argsort(self.perm)], x.shape)
     def __repr__(self): return f"PatchPermute({self.n}x{self.n})"
 
-# %% ../nbs/17_anagrams.ipynb #bd9aecaf
+# %% ../nbs/17_anagrams.ipynb #4ee141e6
 def anagram_estimate(den:Denoiser, x_t, t, conds:list, views:list, uncond, guidance:float) -> Prediction:
     "Visual Anagrams' noise estimate: CFG per view on `views[i](x_t)` with `conds[i]`, inverse-viewed and averaged."
     n, K = len(x_t), len(views)
@@ -71,7 +71,7 @@ def anagram_estimate(den:Denoiser, x_t, t, conds:list, views:list, uncond, guida
     var = None if pred.variance is None else torch.stack([v.inverse_variance(e) for v, e in zip(views, pred.variance.split(n))]).mean(0)
     return Prediction(eps, var)
 
-# %% ../nbs/17_anagrams.ipynb #56ffdaae
+# %% ../nbs/17_anagrams.ipynb #123178c0
 def visual_anagram(den:Denoiser,
                    prompts:list,              # one prompt per view, e.g. ['6', '9']
                    views:list|None=None,      # default [Identity(), Flip()]: the course's upside-down illusion
