@@ -35,14 +35,32 @@ def cmd_tour(args):
         ax.set_title(f"t={t}\nᾱ={s.alphas_cumprod[t]:.3f}", fontsize=8); ax.axis("off")
     fig.suptitle("Forward process q(x_t | x_0) on a real MNIST digit (linear schedule, T=300)", fontsize=9)
     path = out / "forward_process.png"; fig.savefig(path, dpi=120, bbox_inches="tight"); plt.close(fig)
-    paths = [path]
-    from diffusion_course.denoisers import available_models
-    if "mnist-class-ddpm" in available_models():                       # the bundled model: one sample of every digit
-        from diffusion_course.imageio import save_grid
-        from diffusion_course.sampling import sample
-        x = sample("mnist-class-ddpm", prompts=[str(d) for d in range(10)] * 2, guidance=5.0, seed=args.seed)
-        paths.append(out / "samples.png"); save_grid(x, paths[-1], nrow=10, value_range=(0, 1))
-    for p in paths: print(f"wrote {p}")
+    paths = [path]; print(f"wrote {path}", flush=True)
+    from diffusion_course.denoisers import available_models, load_pretrained
+    from diffusion_course.imageio import save_grid
+    from diffusion_course.sampling import sample
+    have, seed = available_models(), args.seed
+    def save(name, images, nrow):                                      # images in [0, 1]
+        paths.append(out / name); save_grid(images, paths[-1], nrow=nrow, value_range=(0, 1)); print(f"wrote {paths[-1]}", flush=True)
+    unit = lambda v: ((v + 1) / 2).clamp(0, 1)
+    if "mnist-class-ddpm" in have:
+        from diffusion_course.edits import inpaint, rect_mask, sdedit
+        from diffusion_course.views import Identity, Rotate, visual_anagram
+        den = load_pretrained("mnist-class-ddpm"); n = len(den.timesteps())
+        save("samples.png", sample(den, [str(d) for d in range(10)] * 2, guidance=5.0, seed=seed), 10)
+        three = to_signed(x[(y == 3).nonzero()[0]])                     # a real test 3: noised part-way, denoised as an 8
+        edits = [sdedit(den, three, "8", i_start=i, guidance=5.0, seed=seed) for i in (n // 4, n // 2, 3 * n // 4)]
+        save("sdedit_3_to_8.png", unit(torch.cat([three, *edits])), 4)
+        digits, mask = to_signed(x[1:5]), rect_mask(28, 0.5, 0, 0.5, 1)   # regenerate the bottom half of 4 test digits
+        filled = inpaint(den, digits, mask, [str(int(v)) for v in y[1:5]], guidance=5.0, seed=seed)
+        save("inpainting.png", unit(torch.cat([digits, digits * (1 - mask) - mask, filled])), 4)
+        ana = visual_anagram(den, ["6", "9"], [Identity(), Rotate(2)], n=4, guidance=5.0, seed=seed)
+        save("anagram_6_9.png", unit(torch.cat([ana, Rotate(2)(ana)])), 4)
+    if "mnist-class-fm" in have:
+        save("flow_matching_samples.png", sample("mnist-class-fm", [str(d) for d in range(10)], guidance=5.0, seed=seed), 10)
+    if "fashion-class-ddpm" in have:
+        fash = load_pretrained("fashion-class-ddpm")
+        save("fashion_samples.png", sample(fash, fash.class_names, guidance=5.0, seed=seed), 10)
     return paths
 
 # %% ../nbs/90_cli.ipynb #b9aaa633
