@@ -246,11 +246,21 @@ def test_unknown_model_lists_available_names():
     assert "mnist-class-ddpm" in str(e.value)
 
 
-def test_bundled_model_if_present():
-    if "mnist-class-ddpm" not in dc.available_models():
-        pytest.skip("the bundled weights are not in diffusion_course/pretrained/ yet")
-    m = dc.load_pretrained("mnist-class-ddpm")
-    assert m.image_shape == (1, 28, 28) and m.T == 300
-    x = dc.sample(m, prompts=["7", "3"], guidance=5.0, sampler=None, steps=None, seed=0)
+SHIPPED = {"mnist-class-ddpm": ("mnist", "epsilon"), "mnist-class-fm": ("mnist", "flow"), "fashion-class-ddpm": ("fashion", "epsilon")}
+
+
+def test_shipped_models_are_bundled():
+    assert set(SHIPPED) <= set(dc.available_models()), "a shipped model is missing from diffusion_course/pretrained/"
+
+
+@pytest.mark.parametrize("name", list(SHIPPED))
+def test_shipped_model_samples_are_deterministic_and_recognised(name):
+    from diffusion_course.release import load_classifier, sample_accuracy
+    dataset, prediction = SHIPPED[name]
+    m = dc.load_pretrained(name)
+    assert m.image_shape == (1, 28, 28) and m.prediction == prediction and len(m.class_names) == 10
+    x = dc.sample(m, prompts=m.class_names[:2], guidance=5.0, seed=0)
     assert x.shape == (2, 1, 28, 28) and 0 <= x.min() and x.max() <= 1
-    torch.testing.assert_close(dc.sample(m, prompts=["7", "3"], guidance=5.0, seed=0), x, atol=0, rtol=0)
+    torch.testing.assert_close(dc.sample(m, prompts=m.class_names[:2], guidance=5.0, seed=0), x, atol=0, rtol=0)
+    acc, per_class, _ = sample_accuracy(m, load_classifier(dataset), n_per_class=1)   # one sample of every class
+    assert acc >= 0.9, f"{name}: only {acc:.0%} of its samples are read as the requested class ({per_class})"
