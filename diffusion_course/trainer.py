@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['PRESETS', 'TrainConfig', 'get_preset', 'make_model', 'sample_grid', 'save_checkpoint', 'latest_checkpoint',
-           'ema_avg_fn', 'evaluate', 'train', 'read_run']
+           'ema_avg_fn', 'evaluate', 'train', 'read_run', 'plot_history', 'show_grids', 'epochs_explorer']
 
 # %% ../nbs/22_trainer.ipynb #8f886d37
 import dataclasses
@@ -18,9 +18,11 @@ from functools import partial
 from pathlib import Path
 
 # %% ../nbs/22_trainer.ipynb #2e1947bf
+import matplotlib.pyplot as plt
 import torch
 from accelerate import Accelerator
 from torch.optim.swa_utils import AveragedModel
+from torchvision.io import read_image
 from torchvision.utils import save_image
 from tqdm import tqdm
 
@@ -29,6 +31,7 @@ from .data import load_tensors, to_signed, to_unit
 from .objectives import ddpm_loss, ddpm_sample, denoise_loss, fm_loss, fm_sample, pure_noise_loss
 from .schedules import NoiseSchedule
 from .unet import CourseUNet
+from .widgets import FrameExplorer
 
 # %% ../nbs/22_trainer.ipynb #3ee0f646
 @dataclass
@@ -280,3 +283,25 @@ def read_run(folder):
     read = lambda name: json.loads((folder / name).read_text()) if (folder / name).exists() else None
     samples = {int(p.stem.split("_")[1]): p for p in sorted((folder / "samples").glob("epoch_*.png"))}
     return dict(config=read("train_config.json"), history=read("history.json"), provenance=read("provenance.json"), samples=samples)
+
+# %% ../nbs/22_trainer.ipynb #2e88619b
+def plot_history(history, title="", ylabel="MSE", lw=0.5):
+    "Per-step training loss and per-epoch test loss of a run's `history` on one log axis."
+    steps_per_epoch = len(history["step_loss"]) // len(history["test_loss"])
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.plot(history["step_loss"], lw=lw, label="train (per step)")
+    ax.plot([steps_per_epoch * (i + 1) for i in range(len(history["test_loss"]))], history["test_loss"], "o-", label="test (per epoch)")
+    ax.set(xlabel="step", ylabel=ylabel, yscale="log", title=title); ax.legend()
+
+# %% ../nbs/22_trainer.ipynb #b2cffdda
+def show_grids(paths, titles, width=4):
+    "Saved image files (e.g. a run's sample grids) side by side with `titles`."
+    fig, axs = plt.subplots(1, len(paths), figsize=(width * len(paths), width), squeeze=False)
+    for ax, p, t in zip(axs[0], paths, titles): ax.imshow(plt.imread(p)); ax.set_title(t); ax.axis("off")
+
+# %% ../nbs/22_trainer.ipynb #58cd9b70
+def epochs_explorer(run, title="", size=256):
+    "A `FrameExplorer` over the per-epoch sample grids of `run` (a `read_run` record)."
+    if not run["samples"]: raise ValueError("This run saved no sample grids (samples/epoch_*.png), so there is nothing to scrub.")
+    return FrameExplorer([read_image(str(p)).float() / 255 for p in run["samples"].values()],
+                         labels=[f"after epoch {e}" for e in run["samples"]], title=title, value_range=(0, 1), size=size, interval=400)
