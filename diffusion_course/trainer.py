@@ -287,6 +287,8 @@ def read_run(folder):
 # %% ../nbs/22_trainer.ipynb #2e88619b
 def plot_history(history, title="", ylabel="MSE", lw=0.5):
     "Per-step training loss and per-epoch test loss of a run's `history` on one log axis."
+    if not history.get("test_loss") or not history.get("step_loss"):
+        raise ValueError("This history has no finished epoch (empty 'step_loss' or 'test_loss'): train at least one epoch first.")
     steps_per_epoch = len(history["step_loss"]) // len(history["test_loss"])
     fig, ax = plt.subplots(figsize=(6, 3))
     ax.plot(history["step_loss"], lw=lw, label="train (per step)")
@@ -296,6 +298,9 @@ def plot_history(history, title="", ylabel="MSE", lw=0.5):
 # %% ../nbs/22_trainer.ipynb #b2cffdda
 def show_grids(paths, titles, width=4):
     "Saved image files (e.g. a run's sample grids) side by side with `titles`."
+    paths, titles = list(paths), list(titles)
+    if not paths or len(paths) != len(titles):
+        raise ValueError(f"Got {len(paths)} images and {len(titles)} titles: pass at least one image and one title per image.")
     fig, axs = plt.subplots(1, len(paths), figsize=(width * len(paths), width), squeeze=False)
     for ax, p, t in zip(axs[0], paths, titles): ax.imshow(plt.imread(p)); ax.set_title(t); ax.axis("off")
 
