@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 # %% ../nbs/90_cli.ipynb #67faa80a
-USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, KeyError)
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, KeyError, RuntimeError)   # our errors say what to do
 
 # %% ../nbs/90_cli.ipynb #0c058358
 def cmd_tour(args):
@@ -66,6 +66,7 @@ def cmd_tour(args):
 # %% ../nbs/90_cli.ipynb #b9aaa633
 def cmd_train(args):
     "Train a preset into `args.out` (resumable with `--resume`)."
+    if args.preset == "emoji-t2i": return _train_t2i(args)
     from diffusion_course.trainer import get_preset, train
     over = {k: v for k, v in dict(epochs=args.epochs, dataset=args.dataset, num_hiddens=args.num_hiddens,
             batch_size=args.batch_size, lr=args.lr, seed=args.seed, n_train=args.n_train, n_test=args.n_test,
@@ -79,6 +80,14 @@ def cmd_train(args):
     print(f"done in {time.time() - t0:.0f} s: final train loss {hist['train_loss'][-1]:.4f}, test loss {hist['test_loss'][-1]:.4f}; model in {out / 'model'}")
 
 # %% ../nbs/90_cli.ipynb #cb3524e9
+def _train_t2i(args):
+    "Train (or resume) the text-to-image recipe `T2IConfig` into `args.out`."
+    from diffusion_course.t2i_train import T2IConfig, train_t2i
+    over = {k: v for k, v in dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed).items() if v is not None}
+    out, t0 = Path(args.out or "runs/emoji-t2i"), time.time()
+    model, hist = train_t2i(dataclasses.replace(T2IConfig(), **over), out, resume=args.resume, progress=not args.quiet)
+    print(f"done in {time.time() - t0:.0f} s: {len(hist['train_loss'])} epochs, final train loss {hist['train_loss'][-1]:.4f}; run in {out}")
+
 def cmd_sample(args):
     "Sample one image per prompt and save them as a grid."
     from diffusion_course.imageio import save_grid
@@ -123,10 +132,13 @@ def _parser():
                           ("eval", cmd_eval, "classifier accuracy of a model's samples of every class")]:
         e = sub.add_parser(name, help=hlp)
         e.add_argument("--model", default="mnist-class-ddpm", help="a bundled model name or a save_pretrained folder (default: %(default)s)")
-        e.add_argument("--guidance", type=float, default=5.0); e.add_argument("--seed", type=int, default=0)
+        e.add_argument("--guidance", type=float, default=None if name == "sample" else 5.0,
+                       help="classifier-free guidance scale (default: the model's own, 5 for the class models, 7 for emoji-t2i)" if name == "sample" else "(default: %(default)s)")
+        e.add_argument("--seed", type=int, default=0)
         e.add_argument("--sampler", choices=["ddpm", "ddim", "euler", "heun"]); e.add_argument("--steps", type=int)
         if name == "sample":
-            e.add_argument("--prompts", nargs="+", default=[str(d) for d in range(10)], help="e.g. 7 3 ('' = unconditional)")
+            e.add_argument("--prompts", "--prompt", nargs="+", default=[str(d) for d in range(10)],
+                           help="e.g. 7 3 ('' = unconditional), or free text for emoji-t2i: --prompt 'a rocket ship'")
             e.add_argument("--out", default="samples.png")
         else: e.add_argument("--n-per-class", type=int, default=10)
         e.set_defaults(fn=fn)
@@ -135,7 +147,7 @@ def _parser():
     b.add_argument("--model", default="mnist-class-ddpm"); b.add_argument("--quick", action="store_true", help="fewer repeats")
     b.set_defaults(fn=cmd_bench)
     r = sub.add_parser("train", help="train a Part B preset (resumable)")
-    r.add_argument("--preset", required=True, help="one of: single-step, pure-noise, time-ddpm, class-ddpm, time-fm, class-fm")
+    r.add_argument("--preset", required=True, help="one of: single-step, pure-noise, time-ddpm, class-ddpm, time-fm, class-fm, emoji-t2i")
     r.add_argument("--dataset", choices=["mnist", "fashion"])
     r.add_argument("--epochs", type=int); r.add_argument("--out", help="run folder (default runs/<dataset>-<preset>)")
     r.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
