@@ -33,7 +33,7 @@ setup(
     python_requires=f">={cfg['min_python']}",
     packages=find_packages(include=["diffusion_course", "diffusion_course.*"]),
     include_package_data=True,
-    package_data={"diffusion_course": ["pretrained/*/*", "assets/*"]},
+    package_data={"diffusion_course": ["pretrained/*/*", "assets/*", "assets/*/*"]},
     install_requires=req("requirements"),
     extras_require={"dev": req("dev_requirements"), "jupyter": req("jupyter_requirements"), "if": req("if_requirements")},
     entry_points={"console_scripts": cfg.get("console_scripts", "").split(), "nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
