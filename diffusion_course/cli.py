@@ -88,6 +88,15 @@ def _train_t2i(args):
     model, hist = train_t2i(dataclasses.replace(T2IConfig(), **over), out, resume=args.resume, progress=not args.quiet)
     print(f"done in {time.time() - t0:.0f} s: {len(hist['train_loss'])} epochs, final train loss {hist['train_loss'][-1]:.4f}; run in {out}")
 
+def _eval_t2i(den, args, t0):
+    "Prompt fidelity of a text-to-image model, judged by the bundled emoji judge (names and paraphrases)."
+    from diffusion_course.t2i_eval import PARAPHRASES, load_judge, name_prompts, prompt_fidelity
+    judge, n = load_judge(), max(1, args.n_per_class // 5)
+    for what, prompts in [("prompts by name", name_prompts()), ("paraphrases", PARAPHRASES)]:
+        m, _ = prompt_fidelity(den, judge, prompts, n=n, guidance=args.guidance, steps=args.steps, sampler=args.sampler, seed=args.seed)
+        print(f"{den.name}, {len(prompts)} {what}: top-1 {m['top1']:.1%}, top-5 {m['top5']:.1%} ({m['n']} images, {n} per prompt)")
+    print(f"({time.time() - t0:.0f} s; guidance {args.guidance}, seed {args.seed})")
+
 def cmd_sample(args):
     "Sample one image per prompt and save them as a grid."
     from diffusion_course.imageio import save_grid
@@ -97,10 +106,14 @@ def cmd_sample(args):
     print(f"wrote {args.out} ({len(x)} images, seed {args.seed})")
 
 def cmd_eval(args):
-    "Print the classifier accuracy of seeded samples of every class."
+    "Print the classifier accuracy of seeded samples of every class (prompt fidelity for a text-to-image model)."
+    from diffusion_course.denoisers import TextDenoiser, as_denoiser
     from diffusion_course.release import sample_accuracy
     t0 = time.time()
-    acc, per_class, _ = sample_accuracy(args.model, n_per_class=args.n_per_class, guidance=args.guidance,
+    den = as_denoiser(args.model)
+    args.guidance = den.guidance if args.guidance is None else args.guidance     # the model's own default
+    if isinstance(den, TextDenoiser): return _eval_t2i(den, args, t0)
+    acc, per_class, _ = sample_accuracy(den, n_per_class=args.n_per_class, guidance=args.guidance,
                                         seed=args.seed, steps=args.steps, sampler=args.sampler)
     print(f"{args.model}: sample accuracy {acc:.1%} ({args.n_per_class} per class, guidance {args.guidance}, seed {args.seed}, {time.time() - t0:.0f} s)")
     print("per class: " + ", ".join(f"{c}: {a:.0%}" for c, a in enumerate(per_class)))
@@ -132,8 +145,8 @@ def _parser():
                           ("eval", cmd_eval, "classifier accuracy of a model's samples of every class")]:
         e = sub.add_parser(name, help=hlp)
         e.add_argument("--model", default="mnist-class-ddpm", help="a bundled model name or a save_pretrained folder (default: %(default)s)")
-        e.add_argument("--guidance", type=float, default=None if name == "sample" else 5.0,
-                       help="classifier-free guidance scale (default: the model's own, 5 for the class models, 7 for emoji-t2i)" if name == "sample" else "(default: %(default)s)")
+        e.add_argument("--guidance", type=float, default=None,
+                       help="classifier-free guidance scale (default: the model's own, 5 for the class models, 7 for emoji-t2i)")
         e.add_argument("--seed", type=int, default=0)
         e.add_argument("--sampler", choices=["ddpm", "ddim", "euler", "heun"]); e.add_argument("--steps", type=int)
         if name == "sample":
