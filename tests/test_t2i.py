@@ -131,3 +131,12 @@ def test_cli_samples_free_text_from_a_model_folder(tiny, tmp_path):
                         "--steps", "3", "--out", str(out)], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     assert out.exists() and "1 images" in r.stdout
+
+
+def test_cli_eval_scores_prompt_fidelity_of_a_text_model(tiny, tmp_path):
+    folder = finish_t2i(tiny.unet, tmp_path / "run", tiny.prompts.embeds)
+    env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
+    r = subprocess.run([sys.executable, "-m", "diffusion_course", "eval", "--model", str(folder), "--steps", "2",
+                        "--n-per-class", "5"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "143 prompts by name: top-1" in r.stdout and "64 paraphrases: top-1" in r.stdout and "guidance 7.0" in r.stdout
