@@ -51,6 +51,7 @@ class Denoiser:
     guidance = 5.0          # default classifier-free guidance scale
     steps = 34              # default number of strided timesteps (flow models: Euler steps)
     learned_variance = False
+    threshold = None        # x̂0 thresholding the samplers apply unless told otherwise: None, 'clip' or 'dynamic'
     def __init__(self, schedule, image_shape, name="denoiser"):
         self.schedule, self.image_shape, self.name = schedule, tuple(image_shape), name  # schedule: NoiseSchedule or None
     @property
@@ -315,6 +316,7 @@ def tiny_if_denoiser(seed:int=0, prompts=COURSE_PROMPTS) -> IFDenoiser:
 class TextDenoiser(Denoiser):
     "A text-conditioned `TextUNet` (the bundled `emoji-t2i`) as a `Denoiser`: free-text prompts, '' = unconditional."
     guidance, steps = 7.0, 34                                   # IF's default guidance; the course's 34 strided steps
+    threshold = "clip"      # x̂0 clipped to [-1, 1] at every step, as diffusers' DDPMScheduler (clip_sample=True) does
     def __init__(self, unet:TextUNet, prompts:PromptEmbeddings, name="emoji-t2i"):
         cfg = unet.config
         super().__init__(NoiseSchedule.cosine(cfg.num_train_timesteps), (cfg.in_channels, cfg.sample_size, cfg.sample_size), name)

@@ -14,7 +14,7 @@ from torchvision.transforms.functional import gaussian_blur
 
 # %% ../nbs/18_hybrids.ipynb #57447da8
 from .denoisers import Denoiser, Prediction
-from .sampling import cfg_estimate, denoise_loop, generators, randn
+from .sampling import cfg_estimate, denoise_loop, generators, randn, resolve_threshold
 
 # %% ../nbs/18_hybrids.ipynb #5dd8ff12
 def hybrid_blur(size:int, sigma:float|None=None) -> tuple:
@@ -59,4 +59,4 @@ def hybrid_image(den:Denoiser,
     g, gens = den.guidance if guidance is None else guidance, generators(seed, n)
     est = lambda x, t: hybrid_estimate(den, x, t, cl, ch, unc, g, s, kernel)
     x_T = randn((n, *den.image_shape), gens, getattr(den, "device", "cpu"))
-    return denoise_loop(est, x_T, den.timesteps(steps), den.alphas_cumprod, 0, sampler, gens)
+    return denoise_loop(est, x_T, den.timesteps(steps), den.alphas_cumprod, 0, sampler, gens, resolve_threshold(den))

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['SAMPLERS', 'generators', 'randn', 'predict_x0', 'one_step_denoise', 'cfg_estimate', 'step_log_variance',
-           'threshold_x0', 'ddpm_step', 'ddim_step', 'denoise_loop', 'iterative_denoise', 'flow_sample', 'sample',
-           'sweep', 'show_sweep']
+           'threshold_x0', 'ddpm_step', 'ddim_step', 'denoise_loop', 'iterative_denoise', 'resolve_threshold',
+           'flow_sample', 'sample', 'sweep', 'show_sweep']
 
 # %% ../nbs/13_sampling.ipynb #94593b4c
 import time
@@ -138,8 +138,14 @@ def iterative_denoise(den:Denoiser, x_t, prompt="", i_start:int=0, guidance:floa
     cond, unc = den.condition(prompt, n), den.condition(uncond, n)
     if guidance == 1: estimate = lambda x, t: den.predict(x, t, cond)
     else: estimate = lambda x, t: cfg_estimate(den, x, t, cond, unc, guidance)
-    if threshold == "dynamic": threshold = getattr(den, "dynamic_threshold", dict(ratio=0.95, max_value=1.5))
-    return denoise_loop(estimate, x_t, timesteps, den.alphas_cumprod, i_start, sampler, generator, threshold, after_step, save_every)
+    return denoise_loop(estimate, x_t, timesteps, den.alphas_cumprod, i_start, sampler, generator, resolve_threshold(den, threshold), after_step, save_every)
+
+def resolve_threshold(den:Denoiser, threshold=None):
+    "The x̂0 threshold to apply: `den.threshold` for None, nothing for 'none', IF's settings for 'dynamic'."
+    threshold = getattr(den, "threshold", None) if threshold is None else threshold
+    if threshold == "none": return None
+    if threshold == "dynamic": return getattr(den, "dynamic_threshold", dict(ratio=0.95, max_value=1.5))
+    return threshold
 
 # %% ../nbs/13_sampling.ipynb #b2fa543d
 def flow_sample(den:Denoiser, x, prompt="", guidance:float=1.0, steps:int=300, sampler:str="euler", uncond="", save_every=None):
@@ -164,7 +170,7 @@ def sample(model,                 # a Denoiser, a bundled model name, a CourseUN
            sampler:str|None=None, # 'ddpm' | 'ddim' (diffusion) or 'euler' | 'heun' (flow); None: 'ddpm' / 'euler'
            steps:int|None=None,   # strided timesteps (or flow steps); None: the model's default
            seed:int=0,            # image i starts from the noise of seed + i
-           threshold=None,        # None (the course), 'clip' or 'dynamic' (IF's pipeline)
+           threshold=None,        # None: the model's own (none for the course models, 'clip' for emoji-t2i); 'none', 'clip' or 'dynamic' (IF's pipeline)
           ) -> torch.Tensor:      # (N, C, H, W) float in [0, 1]
     "Generate one image per prompt, deterministically for a given `seed`."
     den = as_denoiser(model)

@@ -10,7 +10,7 @@ import torch
 
 # %% ../nbs/17_anagrams.ipynb #a1d4e184
 from .denoisers import Denoiser, Prediction
-from .sampling import cfg_estimate, denoise_loop, generators, randn
+from .sampling import cfg_estimate, denoise_loop, generators, randn, resolve_threshold
 
 # %% ../nbs/17_anagrams.ipynb #2632aa8e
 class View:
@@ -86,4 +86,4 @@ def visual_anagram(den:Denoiser,
     g = den.guidance if guidance is None else guidance
     est = lambda x, t: anagram_estimate(den, x, t, conds, views, unc, g)
     x_T = randn((n, *den.image_shape), gens, getattr(den, "device", "cpu"))
-    return denoise_loop(est, x_T, den.timesteps(steps), den.alphas_cumprod, 0, sampler, gens, save_every=save_every)
+    return denoise_loop(est, x_T, den.timesteps(steps), den.alphas_cumprod, 0, sampler, gens, resolve_threshold(den), save_every=save_every)

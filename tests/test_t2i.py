@@ -140,3 +140,9 @@ def test_cli_eval_scores_prompt_fidelity_of_a_text_model(tiny, tmp_path):
                         "--n-per-class", "5"], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     assert "143 prompts by name: top-1" in r.stdout and "64 paraphrases: top-1" in r.stdout and "guidance 7.0" in r.stdout
+
+
+def test_text_model_clips_x0_by_default_and_none_turns_it_off(tiny):
+    clipped, raw = sample(tiny, ["a rocket"], steps=4), sample(tiny, ["a rocket"], steps=4, threshold="none")
+    assert tiny.threshold == "clip" and not torch.equal(clipped, raw)
+    assert torch.equal(clipped, sample(tiny, ["a rocket"], steps=4, threshold="clip"))
