@@ -5,17 +5,17 @@
 # %% auto #0
 __all__ = ['timestep_embedding', 'ResBlock', 'TextAttention', 'TextUNet']
 
-# %% ../nbs/12a_text_to_image.ipynb #c285ac19
+# %% ../nbs/12a_text_to_image.ipynb #52aac6ac
 import math
 
-# %% ../nbs/12a_text_to_image.ipynb #95dd9633
+# %% ../nbs/12a_text_to_image.ipynb #f3c3c27f
 import torch
 import torch.nn.functional as F
 from torch import nn
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 
-# %% ../nbs/12a_text_to_image.ipynb #8c713a1d
+# %% ../nbs/12a_text_to_image.ipynb #4eb3d1fc
 def timestep_embedding(t:torch.Tensor, dim:int, max_period:float=10000.0) -> torch.Tensor:
     "Sinusoidal features (B, `dim`) of timesteps `t` (B,): cosines then sines at frequencies `max_period^(-i/(dim/2))`."
     half = dim // 2
@@ -23,7 +23,7 @@ def timestep_embedding(t:torch.Tensor, dim:int, max_period:float=10000.0) -> tor
     args = t.float()[:, None] * freqs[None]                               # (B, dim/2)
     return torch.cat([torch.cos(args), torch.sin(args)], -1)
 
-# %% ../nbs/12a_text_to_image.ipynb #fddf589f
+# %% ../nbs/12a_text_to_image.ipynb #bb368489
 def _groups(c:int, groups:int=32) -> int: return math.gcd(groups, c)
 
 class ResBlock(nn.Module):
@@ -40,7 +40,7 @@ class ResBlock(nn.Module):
         h = self.norm2(h) * (1 + scale) + shift
         return self.skip(x) + self.conv2(F.silu(h))
 
-# %% ../nbs/12a_text_to_image.ipynb #efeea9e7
+# %% ../nbs/12a_text_to_image.ipynb #937dfb3e
 class TextAttention(nn.Module):
     "IF's simple cross-attention: pixels attend to [text tokens; pixels], multi-head, with a residual connection."
     def __init__(self, c:int, text_dim:int, heads:int=4):
@@ -56,7 +56,7 @@ class TextAttention(nn.Module):
         a = F.scaled_dot_product_attention(heads(self.q(h)), heads(k), heads(v), attn_mask=keep)
         return x + self.out(a.transpose(1, 2).flatten(2)).transpose(1, 2).reshape(B, C, H, W)
 
-# %% ../nbs/12a_text_to_image.ipynb #bce03fdf
+# %% ../nbs/12a_text_to_image.ipynb #237aa203
 class TextUNet(ModelMixin, ConfigMixin):
     "A miniature DeepFloyd IF stage I: pixel UNet, time + pooled text in every block, attention on text tokens."
     @register_to_config
