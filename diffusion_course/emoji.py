@@ -144,8 +144,9 @@ def read_keywords(node_modules) -> dict:
     for style in ("noto", "fluent-flat", "twemoji"):
         for code, name in json.loads((nm / EMOJI_SETS[style][0] / "chars.json").read_text()).items():
             chars.setdefault(name, "".join(chr(int(h, 16)) for h in code.split("-")))
-    lib = json.loads(_icons_file(nm, "emojilib").read_text())
-    return {name: [k.replace("_", " ") for k in lib[c][1:]] for name, c in chars.items() if c in lib}
+    plain = lambda c: c.replace("\ufe0f", "")                   # emojilib keeps variation selectors, chars.json not
+    lib = {plain(c): kws for c, kws in json.loads(_icons_file(nm, "emojilib").read_text()).items()}
+    return {name: [k.replace("_", " ") for k in lib[plain(c)][1:]] for name, c in chars.items() if plain(c) in lib}
 
 # %% ../nbs/02_emoji.ipynb #22edae0d
 def build_emoji_arrays(node_modules, out, limit:int=0) -> Path:

@@ -184,7 +184,7 @@ def _t2i_weights(run:Path):
     if not cks: raise FileNotFoundError(f"{run} has no finished epoch yet (no checkpoints/epoch_*): train at least one epoch.")
     return cks[-1] / "ema", torch.load(cks[-1] / "state.pt", weights_only=False)["history"], cfg
 
-def _t2i_card(name, cfg, hist, command, fid, machine, n_params):
+def _t2i_card(name, cfg, hist, command, fid, machine, n_params, n_images):
     done, total = len(hist["train_loss"]), cfg["epochs"]
     status = "complete" if done >= total else f"**partial: {done} of {total} epochs** (the run resumes with the same command plus `--resume`)"
     f = lambda m: f"top-1 {m['top1']:.1%}, top-5 {m['top5']:.1%} ({m['n']} images)"
@@ -198,7 +198,7 @@ sample with `diffusion_course.sample("{name}", ["a rocket ship"], seed=0)` (guid
 
 - Training: {status}; seed {cfg['seed']}; batch {cfg['batch_size']}; AdamW lr {cfg['lr']} (warm-up {cfg['warmup_steps']} steps, cosine
   to lr/10 over {total} epochs), weight decay {cfg['weight_decay']}; caption dropout {cfg['p_uncond']}; EMA {cfg['ema_decay']} (these are the EMA weights).
-- Data: {7688 if not cfg['limit'] else 'a subset of'} emoji images (five open art sets, rendered at 64 px and averaged to 32 px), each seen with a
+- Data: {n_images} emoji images (five open art sets, rendered at 64 px and averaged to 32 px), each seen with a
   random one of its captions (its Unicode name in several phrasings, with its art style, with emojilib keywords). See `CREDITS.md`.
 - Command: `{command}`
 - Machine: {machine}
@@ -237,7 +237,7 @@ def publish_t2i(run, command:str, dest=None, judge=None, name:str="emoji-t2i", n
     from diffusion_course.textunet import TextUNet
     n_params = sum(p.numel() for p in TextUNet.from_pretrained(tmp).parameters())
     (tmp / "fidelity.json").write_text(json.dumps(fid, indent=1))
-    (tmp / "README.md").write_text(_t2i_card(name, cfg, hist, command, fid, _machine(), n_params))
+    (tmp / "README.md").write_text(_t2i_card(name, cfg, hist, command, fid, _machine(), n_params, len(data.images)))
     shutil.rmtree(dest, ignore_errors=True); os.replace(tmp, dest)
     return dest
 

@@ -6,30 +6,29 @@
 __all__ = ['SAMPLE_PROMPTS', 'T2IConfig', 'caption_table', 'draw_captions', 't2i_loss', 'lr_at', 'sample_prompts', 'train_t2i',
            'fixed_loss', 'finish_t2i']
 
-# %% ../nbs/27_train_t2i.ipynb #84fa0e59
-import dataclasses
+# %% ../nbs/27_train_t2i.ipynb #b942e80f
 import json
 import math
 import time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
-# %% ../nbs/27_train_t2i.ipynb #54338f7d
+# %% ../nbs/27_train_t2i.ipynb #34e76312
 import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
-# %% ../nbs/27_train_t2i.ipynb #ade1b925
+# %% ../nbs/27_train_t2i.ipynb #7d7c4bcb
 from .denoisers import PromptEmbeddings, TextDenoiser, save_prompt_embeds
-from .emoji import EMOJI_SETS, emoji_captions, emoji_credits, load_emoji
+from .emoji import emoji_captions, emoji_credits, load_emoji
 from .sampling import sample
 from .schedules import NoiseSchedule
 from .text import MiniLMEncoder
 from .textunet import TextUNet
 from .trainer import ema_avg_fn, latest_checkpoint, save_checkpoint
 
-# %% ../nbs/27_train_t2i.ipynb #632bc779
+# %% ../nbs/27_train_t2i.ipynb #658766ec
 @dataclass
 class T2IConfig:
     "The emoji-t2i recipe; the defaults are the bundled model's."
@@ -56,7 +55,7 @@ SAMPLE_PROMPTS = ["a rocket ship", "a snowman", "a photo of a dog", "a campfire"
                   "an oil painting of a snowy mountain village", "an old man", "a red apple", "a cat",
                   "a house", "a tree", "a spaceship", "a puppy", "a slice of pizza", "a car"]
 
-# %% ../nbs/27_train_t2i.ipynb #c267a06b
+# %% ../nbs/27_train_t2i.ipynb #50781bd4
 def caption_table(data, encoder, cache=None):
     "Embeddings (U, L, 384) float16 of every distinct caption, and per image the indices of its captions."
     per_image = [emoji_captions(n, s, data.keywords.get(n, [])) for n, s in zip(data.names, data.styles)]
@@ -71,7 +70,7 @@ def caption_table(data, encoder, cache=None):
     row = {c: i for i, c in enumerate(captions)}
     return captions, emb, [[row[c] for c in caps] for caps in per_image]
 
-# %% ../nbs/27_train_t2i.ipynb #175aec5d
+# %% ../nbs/27_train_t2i.ipynb #dd19211a
 def _atomic_torch_save(obj, path):
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp"); torch.save(obj, tmp); tmp.replace(path)
@@ -79,7 +78,7 @@ def _atomic_torch_save(obj, path):
 def _atomic_write_text(path, text):
     path = Path(path); tmp = path.with_name(path.name + ".tmp"); tmp.write_text(text); tmp.replace(path)
 
-# %% ../nbs/27_train_t2i.ipynb #be0e2268
+# %% ../nbs/27_train_t2i.ipynb #97860d23
 def draw_captions(options:list, empty:int, p_uncond:float, g:torch.Generator) -> torch.Tensor:
     "One caption row per image: a random one of its `options`, or `empty` ('') with probability `p_uncond`."
     pick = [opts[int(torch.randint(len(opts), (1,), generator=g))] for opts in options]
@@ -94,20 +93,20 @@ def t2i_loss(model, x0, text, alphas_cumprod, g:torch.Generator) -> torch.Tensor
     x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * eps                                     # 3. q(x_t | x_0), DDPM eq. 4
     return F.mse_loss(model(x_t, t, text), eps)                                      # 4. DDPM eq. 14
 
-# %% ../nbs/27_train_t2i.ipynb #d3a41b91
+# %% ../nbs/27_train_t2i.ipynb #fdaf16dc
 def lr_at(step:int, total:int, cfg:T2IConfig) -> float:
     "Linear warm-up for `cfg.warmup_steps`, then cosine from `cfg.lr` to `cfg.lr / 10` at `total` steps."
     if step < cfg.warmup_steps: return cfg.lr * (step + 1) / cfg.warmup_steps
     p = min(1.0, (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
 
-# %% ../nbs/27_train_t2i.ipynb #6533317c
+# %% ../nbs/27_train_t2i.ipynb #27f5347e
 def sample_prompts(model, table:dict, cfg:T2IConfig, prompts=SAMPLE_PROMPTS) -> torch.Tensor:
     "Images (N, 3, S, S) in [0, 1] of `prompts` by `model`, guided by `cfg.guidance`, seed 0."
     den = TextDenoiser(model, PromptEmbeddings(embeds=table), name="training")
     return sample(den, list(prompts), guidance=cfg.guidance, steps=cfg.sample_steps, seed=0)
 
-# %% ../nbs/27_train_t2i.ipynb #b6385a17
+# %% ../nbs/27_train_t2i.ipynb #a816af2d
 def _setup(cfg, out, resume):
     "Refuse to clobber a run or resume a different recipe; write the config. Returns the checkpoint to resume or None."
     out = Path(out); ck, saved = latest_checkpoint(out), out / "train_config.json"
@@ -131,7 +130,7 @@ def _restore(ck, model, ema, opt):
     opt.load_state_dict(state["optimizer"]); ema.n_averaged.fill_(state["ema_n_averaged"].item())
     return state["history"], state["epoch"]
 
-# %% ../nbs/27_train_t2i.ipynb #81941549
+# %% ../nbs/27_train_t2i.ipynb #abe82d91
 def train_t2i(cfg:T2IConfig, out, resume:bool=False, progress:bool=True, stop_after_epochs:int|None=None):
     "Train `cfg` into the folder `out` (config, history, samples per epoch, checkpoints, final EMA model)."
     out, ck = Path(out), _setup(cfg, out, resume)
@@ -170,7 +169,7 @@ def train_t2i(cfg:T2IConfig, out, resume:bool=False, progress:bool=True, stop_af
     if len(history["test_loss"]) >= cfg.epochs: finish_t2i(ema.module, out, table)
     return ema.module.eval(), history
 
-# %% ../nbs/27_train_t2i.ipynb #68e59445
+# %% ../nbs/27_train_t2i.ipynb #7e2305d6
 @torch.no_grad()
 def fixed_loss(model, x, emb, options, abar, n:int=512, seed:int=1234) -> float:
     "ε-loss of `model` on the first `n` images with fixed captions, timesteps and noise (comparable across epochs)."
