@@ -38,9 +38,14 @@ class MiniLMEncoder:
     def load(self):
         "Load tokenizer and weights (≈5 s on a laptop CPU), once."
         from transformers import AutoModel, AutoTokenizer
-        path = minilm_path()
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.model = AutoModel.from_pretrained(path).to(self.device).eval()
+        from transformers.utils import logging as hf_logging
+        path, bars = minilm_path(), hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()                      # no "Loading weights" bar in notebooks and logs
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            self.model = AutoModel.from_pretrained(path).to(self.device).eval()
+        finally:
+            if bars: hf_logging.enable_progress_bar()
         return self
     @torch.no_grad()
     def __call__(self, prompts:list, batch_size:int=256) -> torch.Tensor:

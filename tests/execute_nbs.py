@@ -18,6 +18,7 @@ SKIP = re.compile(r"^#\|\s*(gpu|hub|eval:\s*false)\b", re.M)
 
 def execute(path: Path, timeout=3600):
     nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("widgets", None)          # the new run's widget state replaces the old, also when it has none
     skipped = []
     for cell in nb.cells:
         if cell.cell_type == "code" and SKIP.search(cell.source):
