@@ -1,5 +1,6 @@
 "Learn diffusion models by building them: `import diffusion_course as dc`; every module's public names are available as `dc.<name>`."
 __version__ = "0.1.0"
+from .checks import *
 from .data import *
 from .emoji import *
 from .text import *
