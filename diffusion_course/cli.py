@@ -9,11 +9,12 @@ __all__ = ['USER_ERRORS', 'cmd_tour', 'cmd_train', 'cmd_sample', 'cmd_eval', 'cm
 import argparse
 import dataclasses
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 # %% ../nbs/90_cli.ipynb #67faa80a
-USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, KeyError, RuntimeError)   # our errors say what to do
+USER_ERRORS = (ValueError, OSError, KeyError, RuntimeError, FloatingPointError)   # our errors say what to do; OSError: disk full, no permission
 
 # %% ../nbs/90_cli.ipynb #0c058358
 def cmd_tour(args):
@@ -23,8 +24,9 @@ def cmd_tour(args):
     import matplotlib.pyplot as plt
     from diffusion_course.data import load_tensors, to_signed
     from diffusion_course.schedules import NoiseSchedule, forward
-    out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
+    out = _can_write(args.out)
     x, y = load_tensors("mnist", train=False, root=args.data)
+    out.mkdir(parents=True, exist_ok=True)
     x0 = to_signed(x[:1])                                              # the first test digit, a 7, in [-1, 1]
     s = NoiseSchedule.linear(300, 1e-4, 0.02)
     ts = [0, 50, 100, 150, 200, 299]
@@ -73,8 +75,8 @@ def cmd_train(args):
             mixed_precision=args.mixed_precision, ema_decay=args.ema_decay).items() if v is not None}
     if args.channels_last: over["channels_last"] = True
     if args.no_lr_decay: over["lr_decay"] = False
-    cfg = get_preset(args.preset, **over)
-    out = Path(args.out or f"runs/{cfg.dataset}-{args.preset}")
+    cfg = get_preset(args.preset, **over)                                # every field checked before anything runs
+    out = _can_write(args.out or f"runs/{cfg.dataset}-{args.preset}")
     t0 = time.time()
     model, hist = train(cfg, out=out, resume=args.resume, progress=not args.quiet)
     print(f"done in {time.time() - t0:.0f} s: final train loss {hist['train_loss'][-1]:.4f}, test loss {hist['test_loss'][-1]:.4f}; model in {out / 'model'}")
@@ -82,11 +84,30 @@ def cmd_train(args):
 # %% ../nbs/90_cli.ipynb #cb3524e9
 def _train_t2i(args):
     "Train (or resume) the text-to-image recipe `T2IConfig` into `args.out`."
-    from diffusion_course.t2i_train import T2IConfig, train_t2i
-    over = {k: v for k, v in dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed).items() if v is not None}
-    out, t0 = Path(args.out or "runs/emoji-t2i"), time.time()
-    model, hist = train_t2i(dataclasses.replace(T2IConfig(), **over), out, resume=args.resume, progress=not args.quiet)
+    from diffusion_course.t2i_train import T2IConfig, check_t2i_config, train_t2i
+    unused = [f"--{k.replace('_', '-')}" for k in ("dataset", "num_hiddens", "n_train", "n_test", "mixed_precision") if getattr(args, k) is not None]
+    unused += [f for f, on in (("--channels-last", args.channels_last), ("--no-lr-decay", args.no_lr_decay)) if on]
+    if unused: raise ValueError(f"{', '.join(unused)}: not a setting of --preset emoji-t2i (it takes --epochs, --batch-size, --lr, --seed, --ema-decay); drop it.")
+    over = {k: v for k, v in dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, ema_decay=args.ema_decay).items() if v is not None}
+    cfg = check_t2i_config(dataclasses.replace(T2IConfig(), **over))
+    out, t0 = _can_write(args.out or "runs/emoji-t2i"), time.time()
+    model, hist = train_t2i(cfg, out, resume=args.resume, progress=not args.quiet)
     print(f"done in {time.time() - t0:.0f} s: {len(hist['train_loss'])} epochs, final train loss {hist['train_loss'][-1]:.4f}; run in {out}")
+
+def _can_write(folder) -> Path:
+    "`folder` if a file can be made in it (or in the nearest folder above it that exists): tried, not assumed."
+    from diffusion_course.checks import check_writable_folder
+    d = check_writable_folder(folder)                                    # a file in the way, or no permission
+    existing = next(q for q in [d, *d.parents] if q.exists())
+    try: tempfile.NamedTemporaryFile(dir=existing).close()               # root passes every permission check, /proc still refuses
+    except OSError as e: raise PermissionError(f"Cannot write into {str(d)!r}: {e.strerror or e}. Choose another output path.") from None
+    return d
+
+def _check_sampling(args):
+    "The flags `sample` and `eval` share, checked before a model is loaded."
+    from diffusion_course.checks import check_guidance, check_number
+    if args.guidance is not None: check_guidance(args.guidance)
+    if args.steps is not None: check_number("--steps", args.steps, 1, integer=True, hint="Leave it out for the model's default (34 DDPM steps).")
 
 def _eval_t2i(den, args, t0):
     "Prompt fidelity of a text-to-image model, judged by the bundled emoji judge (names and paraphrases)."
@@ -99,24 +120,31 @@ def _eval_t2i(den, args, t0):
 
 def cmd_sample(args):
     "Sample one image per prompt and save them as a grid."
+    from diffusion_course.checks import check_count, check_output_file
     from diffusion_course.imageio import save_grid
     from diffusion_course.sampling import sample
+    out = check_output_file(args.out); _can_write(out.parent)           # before the sampling, not after it
+    check_count("the number of prompts", len(args.prompts)); _check_sampling(args)
     x = sample(args.model, prompts=args.prompts, guidance=args.guidance, sampler=args.sampler, steps=args.steps, seed=args.seed)
-    save_grid(x, args.out, nrow=min(len(args.prompts), 10), value_range=(0, 1))
-    print(f"wrote {args.out} ({len(x)} images, seed {args.seed})")
+    save_grid(x, out, nrow=min(len(args.prompts), 10), value_range=(0, 1))
+    print(f"wrote {out} ({len(x)} images, seed {args.seed})")
 
 def cmd_eval(args):
     "Print the classifier accuracy of seeded samples of every class (prompt fidelity for a text-to-image model)."
+    from diffusion_course.checks import MAX_IMAGES, check_number
     from diffusion_course.denoisers import TextDenoiser, as_denoiser
     from diffusion_course.release import sample_accuracy
+    check_number("--n-per-class", args.n_per_class, 1, MAX_IMAGES // 10, integer=True,
+                 hint=f"10 classes x --n-per-class images must stay within {MAX_IMAGES} per run.")
+    _check_sampling(args)
     t0 = time.time()
     den = as_denoiser(args.model)
     args.guidance = den.guidance if args.guidance is None else args.guidance     # the model's own default
     if isinstance(den, TextDenoiser): return _eval_t2i(den, args, t0)
-    acc, per_class, _ = sample_accuracy(den, n_per_class=args.n_per_class, guidance=args.guidance,
+    acc, per_class, _ = sample_accuracy(den, n_per_class=args.n_per_class, guidance=args.guidance,   # judged by its dataset's classifier
                                         seed=args.seed, steps=args.steps, sampler=args.sampler)
     print(f"{args.model}: sample accuracy {acc:.1%} ({args.n_per_class} per class, guidance {args.guidance}, seed {args.seed}, {time.time() - t0:.0f} s)")
-    print("per class: " + ", ".join(f"{c}: {a:.0%}" for c, a in enumerate(per_class)))
+    print("per class: " + ", ".join(f"{c}: {a:.0%}" for c, a in zip(den.class_names, per_class)))
 
 # %% ../nbs/90_cli.ipynb #4f5d0a02
 def cmd_bench(args):
@@ -135,6 +163,7 @@ def cmd_bench(args):
 # %% ../nbs/90_cli.ipynb #fa427a6d
 def _parser():
     p = argparse.ArgumentParser(prog="diffusion-course", description="Learn diffusion models by building them.")
+    p.add_argument("--debug", action="store_true", help="on an error, show the full traceback instead of one line")
     sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("tour", help="write the course's figures from real data to a folder (offline, CPU)")
     t.add_argument("--out", default="diffusion-course-tour", help="output folder (default: %(default)s)")
@@ -171,13 +200,27 @@ def _parser():
     r.add_argument("--no-lr-decay", action="store_true", help="constant learning rate (the flow-matching 'no scheduler' experiment)")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.set_defaults(fn=cmd_train)
+    for s in sub.choices.values():                                       # `--debug` after the command works too
+        s.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="on an error, show the full traceback")
     return p
 
 # %% ../nbs/90_cli.ipynb #7a472bf7
+def _one_line(e:BaseException) -> str:
+    "Our errors' whole message on one line; for an error nobody foresaw, its type, first line and how to see the rest."
+    lines = [l.strip() for l in str(e).splitlines() if l.strip()]
+    if isinstance(e, USER_ERRORS) and lines: return " ".join(lines)
+    msg = lines[0] if lines else ""
+    if isinstance(e, MemoryError): msg = f"out of memory{': ' + msg if msg else ''}; ask for fewer images (or a smaller --batch-size)"
+    return f"{type(e).__name__}{': ' + msg if msg else ''} (run with --debug for the traceback)"
+
 def main(argv=None):
-    "Entry point of `diffusion-course` and `python -m diffusion_course`."
+    "Entry point of `diffusion-course` and `python -m diffusion_course`: any error ends in one line and a non-zero exit."
     args = _parser().parse_args(argv)
+    if args.debug: return args.fn(args)                                 # the full traceback, for bug reports
     try: args.fn(args)
-    except USER_ERRORS as e:
-        print(f"diffusion-course {args.cmd}: error: {e}", file=sys.stderr)
-        raise SystemExit(2)
+    except KeyboardInterrupt:
+        print(f"diffusion-course {args.cmd}: error: interrupted" + (" (finished epochs are saved: add --resume to continue)" if args.cmd == "train" else ""), file=sys.stderr)
+        raise SystemExit(130)
+    except Exception as e:
+        print(f"diffusion-course {args.cmd}: error: {_one_line(e)}", file=sys.stderr)
+        raise SystemExit(2 if isinstance(e, USER_ERRORS) else 1)

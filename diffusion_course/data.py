@@ -59,6 +59,7 @@ def _decompress_to(src: Path, dst: Path, cls) -> Path:
 
 # %% ../nbs/00_data.ipynb #759801c6
 def _check_name(dataset: str) -> str:
+    if not isinstance(dataset, str): raise TypeError(f"dataset must be a name such as 'mnist', got {dataset!r} ({type(dataset).__name__}).")
     key = dataset.lower().replace("-", "").replace("_", "")
     key = {"fashionmnist": "fashion"}.get(key, key)
     if key not in DATASETS: raise ValueError(f"Unknown dataset {dataset!r}: expected one of {sorted(DATASETS)}.")
@@ -68,12 +69,14 @@ def _check_name(dataset: str) -> str:
 def data_root(dataset="mnist", root=None, download=True) -> Path:
     "A folder torchvision can read `dataset` from; decompress (read-only sources) or download into the cache if needed."
     cls = DATASETS[_check_name(dataset)]
-    tried = []
+    files, tried = [name.removesuffix(".gz") for name, _ in cls.resources], []   # the four IDX files
     for cand, why in _candidate_roots(root):
-        tried.append(f"  {cand}  ({why})")
         if _has_files(cand, cls): return cand
         if _has_files(cand, cls, ".gz"):
             return _decompress_to(cand, cache_dir() / "data", cls)  # never write into a source folder
+        have = [f for f in files if (_raw(cand, cls) / f).exists() or (_raw(cand, cls) / f"{f}.gz").exists()]
+        tried.append(f"  {cand}  ({why}): " + ("no such folder" if not cand.is_dir() else
+                                               f"only {have} in {cls.__name__}/raw/" if have else f"no {cls.__name__}/raw/ files"))
     if download and root is None and not os.environ.get("DIFFUSION_COURSE_DATA"):
         dst = cache_dir() / "data"
         try:
@@ -82,14 +85,19 @@ def data_root(dataset="mnist", root=None, download=True) -> Path:
         except Exception as e: tried.append(f"  download into {dst} failed: {type(e).__name__}: {e}")
     raise FileNotFoundError(
         f"Could not find the {cls.__name__} files. Looked in:\n" + "\n".join(tried) +
-        f"\nFix: put the four IDX files (.gz or uncompressed) in <root>/{cls.__name__}/raw/ and pass `root=<root>` "
-        "or set DIFFUSION_COURSE_DATA=<root>; or connect to the internet so torchvision can download them.")
+        f"\nFix: put the four IDX files ({', '.join(files)}; each .gz or uncompressed) in <root>/{cls.__name__}/raw/ and pass "
+        "`root=<root>` or set DIFFUSION_COURSE_DATA=<root>; or, with neither set, connect to the internet so torchvision downloads them.")
 
 # %% ../nbs/00_data.ipynb #fc9e74a7
 def dataset(name="mnist", train=True, root=None, transform=None, download=True):
     "The torchvision dataset `name` ('mnist' or 'fashion'), found with `data_root`."
     cls = DATASETS[_check_name(name)]
-    return cls(data_root(name, root, download), train=train, transform=transform, download=False)
+    folder = data_root(name, root, download)
+    try: return cls(folder, train=train, transform=transform, download=False)
+    except (AssertionError, ValueError, RuntimeError, OSError) as e:    # torchvision's reader: files of the wrong size or kind
+        raise ValueError(f"Cannot read the {cls.__name__} files in {_raw(folder, cls)} ({type(e).__name__}{': ' + str(e)[:120] if str(e) else ''}): they are "
+                         "damaged or incomplete. Replace them with the official files (copy them again, or delete them and let "
+                         "torchvision download them).") from None
 
 # %% ../nbs/00_data.ipynb #9324162e
 @lru_cache(maxsize=8)

@@ -9,12 +9,13 @@ __all__ = ['load_deepfloyd_upsampler', 'upsample', 'tiny_if_upsampler']
 import torch
 
 # %% ../nbs/19_deepfloyd.ipynb #b88d0375
-from .denoisers import IFDenoiser, PromptEmbeddings, _dtype_kw, _from_pretrained
+from .denoisers import IFDenoiser, PromptEmbeddings, _check_hub, _dtype_kw, _from_pretrained
 from .sampling import generators
 
 # %% ../nbs/19_deepfloyd.ipynb #0bbb730f
 def load_deepfloyd_upsampler(repo:str="DeepFloyd/IF-II-L-v1.0", device=None, dtype=None):
     "DeepFloyd IF stage II (`IFSuperResolutionPipeline`, fp16 variant, no text encoder) from the Hub; needs the licence."
+    _check_hub(repo)                                          # offline and not cached: say so before the slow imports
     from diffusers import DiffusionPipeline
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = dtype or (torch.float16 if str(device).startswith("cuda") else torch.float32)
@@ -31,6 +32,8 @@ def upsample(stage_2,               # an `IFSuperResolutionPipeline`
              steps:int=30, guidance:float=4.0, noise_level:int=250, seed:int=0) -> torch.Tensor:
     "Upsample stage I `images` with IF stage II (the course's helper: 30 steps, '' as negative prompt); (N, 3, H, W) in [-1, 1]."
     n, dev, dt = len(images), stage_2.unet.device, stage_2.unet.dtype
+    if prompts is None and not isinstance(prompt, torch.Tensor):
+        raise ValueError("Text prompts need their embeddings: pass `prompts=den.prompts` (the stage I denoiser's table), or embeddings as `prompt`.")
     if isinstance(prompt, torch.Tensor): emb, neg = prompt, torch.zeros_like(prompt[:1]) if prompts is None else prompts.get([""])
     else: emb, neg = prompts.get([prompt] * n if isinstance(prompt, str) else list(prompt)), prompts.get([""])
     out = stage_2(image=images.to(dev, dt), prompt_embeds=emb.expand(n, *emb.shape[1:]).to(dev, dt),

@@ -19,6 +19,7 @@ from typing import NamedTuple
 # %% ../nbs/12_denoisers.ipynb #26574c7e
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 # %% ../nbs/12_denoisers.ipynb #f9a3891f
@@ -26,7 +27,7 @@ from .data import CLASS_NAMES
 from .schedules import NoiseSchedule
 from .text import MiniLMEncoder
 from .textunet import TextUNet
-from .unet import CourseUNet
+from .unet import CourseUNet, _folder_fix
 
 # %% ../nbs/12_denoisers.ipynb #fd4541d1
 class Prediction(NamedTuple):
@@ -55,10 +56,18 @@ class Denoiser:
     def __init__(self, schedule, image_shape, name="denoiser"):
         self.schedule, self.image_shape, self.name = schedule, tuple(image_shape), name  # schedule: NoiseSchedule or None
     @property
-    def alphas_cumprod(self): return self.schedule.alphas_cumprod   # ᾱ_t, float32 (T,) on the CPU
+    def alphas_cumprod(self): return self._noise_schedule().alphas_cumprod   # ᾱ_t, float32 (T,) on the CPU
     @property
-    def T(self): return self.schedule.T
+    def T(self): return self._noise_schedule().T
     def timesteps(self, steps=None): return strided_timesteps(self.T, steps or self.steps)
+    def _noise_schedule(self):
+        "The `schedule`; a flow-matching model has none, and says so."
+        if self.schedule is None:
+            raise ValueError(f"{self.name!r} is a flow-matching model, which has no noise schedule (no T, alphas_cumprod or "
+                             "strided timesteps): its time runs from 0 (noise) to 1 (data) and `predict` returns a velocity. "
+                             "Sample it with `sample(den, prompts)` (Euler or Heun); the DDPM/DDIM algorithms need a diffusion "
+                             "model such as 'mnist-class-ddpm'.")
+        return self.schedule
     def encode(self, prompts:list) -> torch.Tensor: raise NotImplementedError
     def predict(self, x_t, t, cond) -> Prediction: raise NotImplementedError
     def condition(self, prompt, n:int):
@@ -73,7 +82,10 @@ def _condition(den, prompt, n):
     if isinstance(prompt, torch.Tensor):
         if len(prompt) not in (1, n): raise ValueError(f"The prompt embedding has {len(prompt)} rows for {n} images: pass 1 row (shared) or {n}.")
         return prompt.expand(n, *prompt.shape[1:]) if len(prompt) == 1 else prompt
-    prompts = [prompt] * n if prompt is None or isinstance(prompt, (str, int)) else list(prompt)
+    if prompt is None or isinstance(prompt, (str, int)): prompts = [prompt] * n
+    elif isinstance(prompt, (list, tuple)): prompts = list(prompt)
+    else: raise TypeError(f"prompt must be a str (a class index int for class models), a list of them (one per image) "
+                          f"or an embedding tensor, not a {type(prompt).__name__}.")
     if len(prompts) == 1: prompts = prompts * n
     if len(prompts) != n: raise ValueError(f"Got {len(prompts)} prompts for {n} images: pass one prompt (shared by all) or one per image.")
     return den.encode(prompts)
@@ -217,13 +229,17 @@ def save_prompt_embeds(embeds:dict, path) -> Path:
 def load_prompt_embeds(path) -> dict:
     "Read `{prompt: (L, D) tensor}` from our safetensors file or from the course's `prompt_embeds_dict.pth`."
     path = Path(path).expanduser()
-    if path.suffix == ".safetensors":
-        from safetensors import safe_open
-        with safe_open(str(path), "pt") as f: prompts = json.loads(f.metadata()["prompts"])
-        tensors = load_file(str(path))
-        return {p: tensors[str(i)] for i, p in enumerate(prompts)}
-    d = torch.load(path, map_location="cpu", weights_only=True)
-    return {k: v.squeeze(0) if v.ndim == 3 else v for k, v in d.items()}
+    if not path.is_file(): raise FileNotFoundError(f"No prompt table at {str(path)!r}: pass a .safetensors file written by `save_prompt_embeds` (or the course's .pth).")
+    try:
+        if path.suffix == ".safetensors":
+            with safe_open(str(path), "pt") as f: prompts = json.loads(f.metadata()["prompts"])
+            tensors = load_file(str(path))
+            return {p: tensors[str(i)] for i, p in enumerate(prompts)}
+        d = torch.load(path, map_location="cpu", weights_only=True)
+        return {k: v.squeeze(0) if v.ndim == 3 else v for k, v in d.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError, SafetensorError) as e:
+        raise ValueError(f"Cannot read the prompt table {path} ({type(e).__name__}: {str(e).strip()[:120]}): it is incomplete "
+                         f"or damaged. {_folder_fix(path.parent)}") from None
 
 # %% ../nbs/12_denoisers.ipynb #829a55d2
 class IFDenoiser(DiffusersDenoiser):
@@ -245,8 +261,20 @@ IF_LICENCE_HELP = (
     "(stage I-L + II-L in fp16 need ~10 GB of GPU memory, T5 in 8-bit ~8 GB more). Offline, every Part A lesson runs "
     "on the bundled model instead: `load_pretrained('mnist-class-ddpm')`.")
 
+def _check_hub(repo) -> dict:
+    "Offline (`HF_HUB_OFFLINE`, read now, not at import), fail at once unless `repo` is cached; the kwargs that keep loading offline."
+    from huggingface_hub import constants, snapshot_download
+    if not (constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in ("1", "ON", "YES", "TRUE")): return {}
+    try: snapshot_download(repo, local_files_only=True)             # looks in the local cache only
+    except Exception:
+        raise RuntimeError(f"Could not load {repo!r}: HF_HUB_OFFLINE is set and it is not in the local Hugging Face cache, "
+                           "so nothing was downloaded. Unset HF_HUB_OFFLINE on a machine with internet access to download "
+                           f"it once.\n{IF_LICENCE_HELP}") from None
+    return {"local_files_only": True}
+
 def _from_pretrained(cls, repo, **kw):
     "`cls.from_pretrained(repo, **kw)`, turning download/licence failures into a message that says what to do."
+    kw.update(_check_hub(repo))
     try: return cls.from_pretrained(repo, **kw)
     except (OSError, ValueError, EnvironmentError) as e:
         raise RuntimeError(f"Could not load {repo!r} ({type(e).__name__}: {str(e).splitlines()[0][:200]}).\n{IF_LICENCE_HELP}") from None
@@ -264,6 +292,7 @@ def load_deepfloyd(repo:str="DeepFloyd/IF-I-L-v1.0",  # stage I: IF-I-M/L/XL-v1.
                    dtype=None,            # default: float16 on CUDA, float32 on the CPU
                   ) -> IFDenoiser:
     "DeepFloyd IF stage I from the Hub (`text_encoder=None`, fp16 variant) as an `IFDenoiser`; needs the licence and a GPU."
+    _check_hub(repo)                                          # offline and not cached: say so before the slow imports
     from diffusers import DiffusionPipeline
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = dtype or (torch.float16 if str(device).startswith("cuda") else torch.float32)
@@ -325,14 +354,20 @@ class TextDenoiser(Denoiser):
     def device(self): return self.unet.device
     def encode(self, prompts) -> torch.Tensor:
         "MiniLM token embeddings (N, 16, 384) of `prompts`, from the table or the encoder."
-        prompts = ["" if p is None else str(p) for p in prompts]
+        bad = [p for p in prompts if p is not None and not isinstance(p, str)]
+        if bad: raise TypeError(f"{self.name} takes text prompts ('' = unconditional), not {bad[0]!r} ({type(bad[0]).__name__}): e.g. 'a rocket ship'.")
+        prompts = ["" if p is None else p for p in prompts]
         try: return self.prompts.get(prompts)
         except RuntimeError as e:                               # no encoder installed: say which prompts do work
             raise RuntimeError(f"{e}\nPrompts in {self.name}'s table: {sorted(self.prompts.embeds)[:20]} ...") from None
     @torch.no_grad()
     def predict(self, x_t, t, cond) -> Prediction:
         tt = _timestep_tensor(t, len(x_t), self.device)
-        return Prediction(self.unet(x_t.to(self.device, torch.float32), tt, cond.to(self.device, torch.float32)).float().to(x_t.device))
+        out = self.unet(x_t.to(self.device, torch.float32), tt, cond.to(self.device, torch.float32)).float().to(x_t.device)
+        if self.unet.config.prediction_type == "v_prediction":            # ε = √ᾱ v + √(1−ᾱ) x_t (Salimans & Ho 2022, eq. 2)
+            ab = self.alphas_cumprod.to(x_t.device)[tt.cpu()].reshape(-1, 1, 1, 1)
+            out = ab.sqrt() * out + (1 - ab).sqrt() * x_t.float()
+        return Prediction(out)
 
 # %% ../nbs/12_denoisers.ipynb #4fe90b8a
 def load_text_denoiser(folder, name:str|None=None, device=None) -> TextDenoiser:
@@ -363,11 +398,16 @@ def available_models() -> list:
 DENOISER_CLASSES = ("CourseUNet", "TextUNet")   # bundled folders of these classes are denoisers (classifiers are not)
 
 def _model_class(folder:Path) -> str|None:
-    "The `_class_name` in `folder/config.json`, or None."
+    "The `_class_name` in `folder/config.json` (None without one); a config that is not JSON raises an error naming it."
     cfg = Path(folder) / "config.json"
-    return json.loads(cfg.read_text()).get("_class_name") if cfg.exists() else None
+    if not cfg.is_file(): return None
+    try: return json.loads(cfg.read_text()).get("_class_name")
+    except (ValueError, AttributeError) as e:
+        raise ValueError(f"{cfg} is not a valid model config ({type(e).__name__}: {e}). {_folder_fix(Path(folder))}") from None
 
-def _is_course_unet(folder:Path) -> bool: return _model_class(folder) in DENOISER_CLASSES
+def _is_course_unet(folder:Path) -> bool:
+    try: return _model_class(folder) in DENOISER_CLASSES
+    except ValueError: return False                            # listed nowhere; loading it by name says what is wrong
 
 # %% ../nbs/12_denoisers.ipynb #16cc192f
 def load_pretrained(name:str="mnist-class-ddpm", # a bundled model name, a `save_pretrained` folder, or 'DeepFloyd/IF-I-L-v1.0'
@@ -375,29 +415,37 @@ def load_pretrained(name:str="mnist-class-ddpm", # a bundled model name, a `save
                    ) -> Denoiser:
     "A ready `Denoiser`: a bundled model by name (offline), a local `CourseUNet` folder, or DeepFloyd IF from the Hub."
     if str(name).startswith("DeepFloyd/"): return load_deepfloyd(name, device=device)
-    folder = pretrained_dir() / str(name)
-    if not _is_course_unet(folder) and _is_course_unet(Path(str(name)).expanduser()):
-        folder = Path(str(name)).expanduser()                             # a local folder, e.g. a checkpoint
-    if not _is_course_unet(folder):
-        have = available_models()
-        why = (f"{name!r} is bundled but is not a denoiser (a {json.loads((folder / 'config.json').read_text()).get('_class_name')})"
-               if (folder / "config.json").exists() else
-               f"{name!r} is a known model but its weights are not bundled with this install ({folder} is missing)"
-               if name in PRETRAINED else f"There is no pretrained model {name!r}")
-        raise FileNotFoundError(f"{why}. Bundled here: {have or 'none'}; known names: {list(PRETRAINED)}. You can also pass "
-                                "a folder written by `CourseUNet.save_pretrained` — e.g. after `diffusion-course train --preset "
-                                "class-ddpm --dataset fashion`, 'runs/fashion-class-ddpm/model' (or a checkpoint "
-                                "'.../checkpoints/epoch_0020/ema') — or 'DeepFloyd/IF-I-L-v1.0' on a GPU with hub access.")
-    if _model_class(folder) == "TextUNet": return load_text_denoiser(folder, str(name), device)
-    unet = CourseUNet.from_pretrained(folder).to(device or "cpu").eval()
+    folder = _model_folder(name)
+    kind = _model_class(folder)                                          # a broken config.json is named
+    if kind not in DENOISER_CLASSES:
+        raise ValueError(f"{str(folder)!r} holds a {kind or 'model without a _class_name'}, not a denoiser "
+                         f"({' or '.join(DENOISER_CLASSES)}). Bundled denoisers: {available_models() or 'none'}.")
+    if kind == "TextUNet": return load_text_denoiser(folder, str(name), device)
+    unet = CourseUNet.from_pretrained(folder).to(device or "cpu").eval()  # a missing or damaged weights file is named
     return CourseDenoiser(unet, CLASS_NAMES[_dataset_of(folder, name)], name=str(name))
 
 # %% ../nbs/12_denoisers.ipynb #88a629a3
+def _model_folder(name) -> Path:
+    "The folder `name` refers to, bundled or local, holding a config.json; otherwise an error that lists what exists."
+    for folder in dict.fromkeys([pretrained_dir() / str(name), Path(str(name)).expanduser()]):
+        if (folder / "config.json").is_file(): return folder
+        if folder.is_dir():                                            # e.g. a run folder instead of its model folder
+            inside = sorted({str(p.parent) for pat in ("*/config.json", "checkpoints/*/*/config.json") for p in folder.glob(pat)})
+            raise FileNotFoundError(f"{str(folder)!r} has no config.json, so it is not a model folder" +
+                                    (f": pass one of the model folders inside it, e.g. {inside[-3:]}." if inside else f". {_folder_fix(folder)}"))
+    why = (f"{name!r} is a known model but its weights are not bundled with this install ({pretrained_dir() / str(name)} is missing)"
+           if name in PRETRAINED else f"There is no pretrained model or model folder {name!r}")
+    raise FileNotFoundError(f"{why}. Bundled here: {available_models() or 'none'}; known names: {list(PRETRAINED)}. You can also pass "
+                            "a folder written by `CourseUNet.save_pretrained` — e.g. after `diffusion-course train --preset "
+                            "class-ddpm --dataset fashion`, 'runs/fashion-class-ddpm/model' (or a checkpoint "
+                            "'.../checkpoints/epoch_0020/ema') — or 'DeepFloyd/IF-I-L-v1.0' on a GPU with hub access.")
+
 def _dataset_of(folder:Path, name) -> str:
     "Which dataset's class names a model uses: the registry, else a `train_config.json` in the folder or above it."
     if name in PRETRAINED: return PRETRAINED[name][0]
     for d in [folder, *folder.resolve().parents][:4]:
-        if (d / "train_config.json").exists(): return json.loads((d / "train_config.json").read_text()).get("dataset", "mnist")
+        try: return json.loads((d / "train_config.json").read_text()).get("dataset", "mnist")
+        except (OSError, ValueError, AttributeError): continue        # none here (or unreadable): look one folder up
     return "mnist"
 
 # %% ../nbs/12_denoisers.ipynb #868ff291

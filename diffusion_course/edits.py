@@ -15,9 +15,11 @@ import torch
 from PIL import Image, ImageDraw
 
 # %% ../nbs/16_sdedit_inpaint.ipynb #598ff2d0
+from .checks import check_images, check_mask, check_number
 from .denoisers import Denoiser
 from .imageio import load_image
-from .sampling import generators, iterative_denoise, randn
+from .sampling import check_start, generators, iterative_denoise, randn
+from .sampling import require_diffusion, resolve_guidance, resolve_timesteps
 from .schedules import forward
 
 # %% ../nbs/16_sdedit_inpaint.ipynb #78b625fa
@@ -29,13 +31,12 @@ def sdedit(den:Denoiser,
            seed:int=0,           # image i uses the noise of seed + i, for every i_start
            timesteps=None, sampler="ddpm", threshold=None, save_every=None):
     "SDEdit: noise `image` to `timesteps[i_start]` with the forward process, then denoise it with `prompt`."
-    ts = den.timesteps() if timesteps is None else list(timesteps)
-    if not 0 <= i_start < len(ts): raise ValueError(f"i_start={i_start}: expected 0 (start from noise) .. {len(ts) - 1} (almost no edit).")
-    gens = generators(seed, len(image))
+    den = require_diffusion(den, "sdedit")
+    ts, image, guidance = resolve_timesteps(den, timesteps), check_images(image, den.image_shape), resolve_guidance(den, guidance)
+    i_start, gens = check_start(i_start, ts), generators(seed, len(image))
     eps = randn(image.shape, gens, image.device)                       # 1. the same ε for every i_start
     x_t = forward(image, ts[i_start], den.schedule, noise=eps)         # 2. SDEdit: jump to t = ts[i_start]
-    return iterative_denoise(den, x_t, prompt, i_start, den.guidance if guidance is None else guidance,  # 3. denoise back
-                             ts, sampler, gens, threshold, save_every=save_every)
+    return iterative_denoise(den, x_t, prompt, i_start, guidance, ts, sampler, gens, threshold, save_every=save_every)  # 3. denoise back
 
 # %% ../nbs/16_sdedit_inpaint.ipynb #86ade371
 def draw_strokes(strokes,          # list of polylines, each a list of (x, y) in [0, 1] (y down)
@@ -69,20 +70,32 @@ def load_drawing(name:str, size:int=28, channels:int=1) -> torch.Tensor:
     return load_image(p, size, channels)
 
 # %% ../nbs/16_sdedit_inpaint.ipynb #6c671768
-def rect_mask(size, top:float, left:float, height:float, width:float) -> torch.Tensor:
+def rect_mask(size,                # the image side in pixels, or (H, W)
+              top:float, left:float, height:float, width:float,  # fractions of the image, in [0, 1]
+             ) -> torch.Tensor:
     "A (1, 1, H, W) mask, 1 inside the rectangle (fractions of the image: to regenerate), 0 outside (to keep)."
-    H, W = (size, size) if isinstance(size, int) else size
+    H, W = size if isinstance(size, (tuple, list)) else (size, size)
+    H, W = [check_number("size", s, 1, integer=True, hint="The image side in pixels, or (H, W).") for s in (H, W)]
+    hint = "Fractions of the image side: rect_mask(28, 0, 0, 0.5, 1) is the top half."
+    top, left, height, width = [check_number(k, v, 0, 1, hint=hint) for k, v in dict(top=top, left=left, height=height, width=width).items()]
+    if top + height > 1 + 1e-6 or left + width > 1 + 1e-6:
+        raise ValueError(f"The rectangle ends outside the image (top + height = {top + height:g}, left + width = {left + width:g}): both must be <= 1. {hint}")
+    rows, cols = slice(round(top * H), round((top + height) * H)), slice(round(left * W), round((left + width) * W))
+    if rows.stop <= rows.start or cols.stop <= cols.start:
+        raise ValueError(f"The rectangle (height={height:g}, width={width:g}) covers no pixel of a {H}x{W} image: "
+                         f"make height >= {1 / H:.3g} and width >= {1 / W:.3g}. {hint}")
     m = torch.zeros(1, 1, H, W)
-    m[..., round(top * H):round((top + height) * H), round(left * W):round((left + width) * W)] = 1.0
+    m[..., rows, cols] = 1.0
     return m
 
 # %% ../nbs/16_sdedit_inpaint.ipynb #d565d2e5
-def inpaint(den:Denoiser, image, mask,   # image (N, C, H, W) in [-1, 1]; mask (1 or N, 1, H, W): 1 = regenerate
+def inpaint(den:Denoiser, image, mask,   # image (N, C, H, W) in [-1, 1]; mask (1 or N, 1, H, W) or (H, W): 1 = regenerate
             prompt="", guidance:float|None=None, seed:int=0, timesteps=None, sampler="ddpm",
             callback=None):              # callback(i, t_prev, x, known) after each step, e.g. to check or plot
     "RePaint-style inpainting: sample from noise, re-imposing the forward-noised `image` outside `mask` after every step."
-    ts = den.timesteps() if timesteps is None else list(timesteps)
-    gens, mask = generators(seed, len(image)), mask.to(image.device)
+    den = require_diffusion(den, "inpaint")
+    ts, image, guidance = resolve_timesteps(den, timesteps), check_images(image, den.image_shape), resolve_guidance(den, guidance)
+    gens, mask = generators(seed, len(image)), check_mask(mask, image).to(image.device)
     def replace(x, t_prev, i):
         noise = randn(image.shape, gens, image.device)
         known = image if t_prev < 0 else forward(image, t_prev, den.schedule, noise=noise)  # 1. original at level t'
@@ -90,4 +103,4 @@ def inpaint(den:Denoiser, image, mask,   # image (N, C, H, W) in [-1, 1]; mask (
         if callback is not None: callback(i, t_prev, x, known)
         return x
     x_T = randn(image.shape, gens, image.device)                        # 3. start from pure noise
-    return iterative_denoise(den, x_T, prompt, 0, den.guidance if guidance is None else guidance, ts, sampler, gens, after_step=replace)
+    return iterative_denoise(den, x_T, prompt, 0, guidance, ts, sampler, gens, after_step=replace)

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 # %% ../nbs/02_emoji.ipynb #526b00eb
+from .checks import atomic_path
 from .data import cache_dir
 
 # %% ../nbs/02_emoji.ipynb #ae5d2ae0
@@ -159,11 +160,10 @@ def build_emoji_arrays(node_modules, out, limit:int=0) -> Path:
     x64 = np.stack(imgs).transpose(0, 3, 1, 2)                                                   # (N, 3, 64, 64)
     x32 = x64.reshape(len(x64), 3, 32, 2, 32, 2).astype(np.float32).mean((3, 5)).round().astype(np.uint8)  # 2x2 means
     kw = read_keywords(node_modules)
-    out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f"{out.stem}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, x64=x64, x32=x32, names=np.array(names), styles=np.array(styles),
-             keywords=np.array(json.dumps({n: kw.get(n, []) for n in sorted(set(names))})))
-    os.replace(tmp, out)
+    out = Path(out)
+    with atomic_path(out) as tmp:                                  # a killed build leaves no half-written cache
+        np.savez(tmp, x64=x64, x32=x32, names=np.array(names), styles=np.array(styles),
+                 keywords=np.array(json.dumps({n: kw.get(n, []) for n in sorted(set(names))})))
     return out
 
 # %% ../nbs/02_emoji.ipynb #792366fe

@@ -13,20 +13,23 @@ import torch
 from torchvision.transforms.functional import gaussian_blur
 
 # %% ../nbs/18_hybrids.ipynb #57447da8
+from .blur import check_kernel, check_sigma
+from .checks import check_count
 from .denoisers import Denoiser, Prediction
-from .sampling import cfg_estimate, denoise_loop, generators, randn, resolve_threshold
+from .sampling import cfg_estimate, check_sampler, denoise_loop, generators, randn
+from .sampling import require_diffusion, resolve_guidance, resolve_threshold, resolve_timesteps
 
 # %% ../nbs/18_hybrids.ipynb #5dd8ff12
 def hybrid_blur(size:int, sigma:float|None=None) -> tuple:
     "(kernel, sigma) for an image of side `size`: the course's sigma 2 / kernel 33 at 64 px, scaled (or the `sigma` given)."
-    sigma = 2.0 * size / 64 if sigma is None else float(sigma)
+    sigma = 2.0 * size / 64 if sigma is None else check_sigma(sigma)
     kernel = 2 * math.ceil(8 * sigma) + 1                              # 33 for σ = 2
     return min(kernel, 2 * (size // 2) - 1), sigma                     # reflect padding needs kernel//2 < size
 
 def lowpass(x, sigma:float, kernel:int|None=None) -> torch.Tensor:
     "Gaussian blur of `x` (N, C, H, W) with std `sigma` pixels: the low frequencies."
-    k = hybrid_blur(x.shape[-1], sigma)[0] if kernel is None else kernel
-    if k % 2 == 0: raise ValueError(f"kernel={k}: a blur kernel must be odd (it needs a center pixel).")
+    sigma = check_sigma(sigma)
+    k = hybrid_blur(x.shape[-1], sigma)[0] if kernel is None else check_kernel(kernel, x.shape[-1])
     return gaussian_blur(x, [k, k], [sigma, sigma])
 
 def highpass(x, sigma:float, kernel:int|None=None) -> torch.Tensor:
@@ -53,10 +56,12 @@ def hybrid_image(den:Denoiser,
                  sigma:float|None=None,   # blur std in pixels; None: 2 at 64 px, scaled to the image size
                  kernel:int|None=None, guidance:float|None=None, seed:int=0, steps:int|None=None, sampler:str="ddpm") -> torch.Tensor:
     "Sample `n` hybrid images of `prompt_low` (low frequencies) and `prompt_high` (high); (n, C, H, W) in [-1, 1]."
+    den = require_diffusion(den, "hybrid_image")
+    n, g, ts, sampler = check_count("n", n), resolve_guidance(den, guidance), resolve_timesteps(den, steps=steps), check_sampler(den, sampler)
     k, s = hybrid_blur(den.image_shape[-1], sigma)
-    kernel = k if kernel is None else kernel
+    kernel = k if kernel is None else check_kernel(kernel, den.image_shape[-1])
     cl, ch, unc = den.condition(prompt_low, n), den.condition(prompt_high, n), den.condition("", n)
-    g, gens = den.guidance if guidance is None else guidance, generators(seed, n)
+    gens = generators(seed, n)
     est = lambda x, t: hybrid_estimate(den, x, t, cl, ch, unc, g, s, kernel)
     x_T = randn((n, *den.image_shape), gens, getattr(den, "device", "cpu"))
-    return denoise_loop(est, x_T, den.timesteps(steps), den.alphas_cumprod, 0, sampler, gens, resolve_threshold(den))
+    return denoise_loop(est, x_T, ts, den.alphas_cumprod, 0, sampler, gens, resolve_threshold(den))

@@ -22,6 +22,9 @@ import torchvision.transforms.functional as TF
 from PIL import Image
 from torchvision.utils import make_grid
 
+# %% ../nbs/01_imageio.ipynb #49d87945
+from .checks import MAX_SIDE, check_number
+
 # %% ../nbs/01_imageio.ipynb #1dfcdd55
 def sample_photo() -> Path:
     "Path of `grace_hopper.jpg`, a 600x512 RGB photo shipped with matplotlib (our stand-in for the course's Campanile)."
@@ -29,19 +32,31 @@ def sample_photo() -> Path:
 
 # %% ../nbs/01_imageio.ipynb #2e6b9c00
 def _read_file(src) -> Image.Image:
-    "Open the image file `src`, with errors that say what to pass instead."
+    "Open the image file `src`, with errors that say what is wrong with it and what to pass instead."
     p = Path(src).expanduser()
+    if p.is_dir(): raise FileNotFoundError(f"{str(p)!r} is a folder, not an image file: pass the path of one picture in it.")
     if not p.is_file():
         raise FileNotFoundError(f"No image file at {str(p)!r}: pass the path of an existing PNG/JPEG file "
                                 "(e.g. `sample_photo()`), a `PIL.Image`, a numpy array or a tensor.")
-    try:
-        img = Image.open(p); img.load(); return img
-    except OSError as e:
-        raise ValueError(f"Could not read {str(p)!r} as an image ({e}): expected a PNG/JPEG/... file.") from None
+    if p.stat().st_size == 0: raise ValueError(f"Could not read {str(p)!r}: it is empty (0 bytes); copy or download the picture again.")
+    try: img = Image.open(p)                                           # 1. is it a picture at all?
+    except Image.DecompressionBombError as e: raise ValueError(f"{str(p)!r} is too large to load safely ({e}).") from None
+    except (OSError, ValueError) as e:
+        raise ValueError(f"Could not read {str(p)!r}: it is not an image file PIL can read ({type(e).__name__}); pass a PNG, JPEG, WebP, ... picture.") from None
+    try: img.load(); return img                                        # 2. are all its pixels there?
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ValueError(f"Could not read {str(p)!r}: it is a {img.format} file but damaged or incomplete ({e}); copy or download it again.") from None
 
 def _pil_to_array(img: Image.Image) -> np.ndarray:
-    "A PIL image as a `uint8` array: (H, W) for grey modes, (H, W, 3) otherwise."
-    return np.asarray(img.convert("L" if img.mode in ("1", "L", "LA", "I", "I;16", "F") else "RGB"))
+    "A PIL image as an array (H, W[, C]): `uint8`, `uint16` for 16-bit modes, float32 for 'F', RGBA when it has transparency."
+    if img.mode.startswith("I"):                                   # 16-bit PNG/TIFF ('I;16'; 'I' in older Pillow)
+        a = np.asarray(img)
+        if a.min() < 0 or a.max() > 65535:
+            raise ValueError(f"A 32-bit integer image with values in [{a.min()}, {a.max()}]: expected 8- or 16-bit data; convert it first.")
+        return a.astype(np.uint16)
+    if img.mode == "F": return np.asarray(img, dtype=np.float32)   # float pixels: read as `value_range`
+    if img.mode in ("LA", "La", "PA", "RGBA", "RGBa") or "transparency" in img.info: return np.asarray(img.convert("RGBA"))
+    return np.asarray(img.convert("L" if img.mode in ("1", "L") else "RGB"))
 
 # %% ../nbs/01_imageio.ipynb #52573cd6
 def _as_chw01(src, value_range=(0, 1)) -> torch.Tensor:
@@ -52,6 +67,7 @@ def _as_chw01(src, value_range=(0, 1)) -> torch.Tensor:
         if src.ndim == 2: src = src[:, :, None]
         if src.ndim != 3 or src.shape[2] not in (1, 3, 4):
             raise ValueError(f"A numpy image must be (H, W) or channels-last (H, W, C) with C in 1, 3, 4; got shape {src.shape}.")
+        if src.dtype == np.uint16: src, value_range = src.astype(np.float32) / 65535, (0, 1)   # 16-bit: 0..65535
         src = torch.from_numpy(np.array(src)).permute(2, 0, 1)  # a writable copy, (C, H, W)
     if not isinstance(src, torch.Tensor):
         raise TypeError(f"Cannot load an image from a {type(src).__name__}: expected a path, a PIL.Image, a numpy array or a tensor.")
@@ -60,14 +76,16 @@ def _as_chw01(src, value_range=(0, 1)) -> torch.Tensor:
     if x.ndim == 2: x = x[None]
     if x.ndim != 3 or x.shape[0] not in (1, 3, 4) or x.numel() == 0:
         raise ValueError(f"A tensor image must be (H, W), (C, H, W) or (1, C, H, W) with C in 1, 3, 4; got shape {tuple(src.shape)}.")
-    return _to_unit_range(x[:3], value_range)  # drop alpha
+    x = _to_unit_range(x, value_range)
+    return x[:3] * x[3:] + (1 - x[3:]) if len(x) == 4 else x    # alpha: composite over white
 
 # %% ../nbs/01_imageio.ipynb #b04f2ac9
 def _to_unit_range(x: torch.Tensor, value_range=(0, 1)) -> torch.Tensor:
     "`uint8` 0..255 or float in `value_range` to float32 in [0, 1], refusing values that do not fit."
     if x.dtype == torch.uint8: return x.float() / 255
+    if x.dtype == getattr(torch, "uint16", None): return x.float() / 65535
     if not x.is_floating_point():
-        raise ValueError(f"Image data of dtype {x.dtype} is not supported: use uint8 (0..255) or float in {tuple(value_range)}.")
+        raise ValueError(f"Image data of dtype {x.dtype} is not supported: use uint8 (0..255), uint16 (0..65535) or float in {tuple(value_range)}.")
     lo, hi = value_range
     x = x.float()
     if not torch.isfinite(x).all(): raise ValueError("The image contains NaN or infinite values.")
@@ -84,7 +102,9 @@ def load_image(src,                # a path, a `PIL.Image`, a numpy array (H, W[
               ) -> torch.Tensor:   # float32 (1, `channels`, `size`, `size`) in [-1, 1]
     "Load `src` as a batch of one image in [-1, 1]: resize the shorter side to `size`, then center-crop."
     if channels not in (1, 3): raise ValueError(f"channels={channels!r}: expected 3 (RGB) or 1 (grey).")
-    if size is not None and (not isinstance(size, int) or size < 1): raise ValueError(f"size={size!r}: expected a positive int or None.")
+    if size is not None:                                               # refused before any pixel is allocated
+        size = check_number("size", size, 1, MAX_SIDE, integer=True,
+                            hint="The side of the square output in pixels (e.g. 64 for IF stage I, 28 for MNIST); None keeps the size.")
     x = _as_chw01(src, value_range)                                    # (C, H, W) in [0, 1]
     if channels == 1 and x.shape[0] == 3: x = TF.rgb_to_grayscale(x)   # ITU-R 601 luma, as PIL's "L"
     if channels == 3 and x.shape[0] == 1: x = x.expand(3, -1, -1)

@@ -11,14 +11,21 @@ import math
 
 # %% ../nbs/10_forward.ipynb #46188355
 import torch
+from .checks import check_number
 
 # %% ../nbs/10_forward.ipynb #a01cdaa9
+def _check_T(T) -> int:
+    "The number of diffusion steps: an int in [1, 10^6]."
+    return check_number("T", T, 1, 1_000_000, integer=True, hint="The number of diffusion steps, e.g. 300 (the course's MNIST) or 1000 (DDPM, IF).")
+
 def linear_betas(T:int=300,              # number of diffusion steps
                  beta_start:float=1e-4,  # beta of the first step
                  beta_end:float=0.02,    # beta of the last step
                 ) -> torch.Tensor:       # float64 (T,)
     "DDPM's schedule: `T` variances `betas` evenly spaced from `beta_start` to `beta_end`."
-    return torch.linspace(beta_start, beta_end, T, dtype=torch.float64)
+    hint = "A beta is the variance one step adds, in (0, 1]: DDPM uses 1e-4 to 0.02."
+    beta_start, beta_end = check_number("beta_start", beta_start, 0, 1, hint=hint), check_number("beta_end", beta_end, 0, 1, hint=hint)
+    return torch.linspace(beta_start, beta_end, _check_T(T), dtype=torch.float64)
 
 # %% ../nbs/10_forward.ipynb #b23bcb93
 def cosine_betas(T:int=1000,          # number of diffusion steps
@@ -26,6 +33,8 @@ def cosine_betas(T:int=1000,          # number of diffusion steps
                  max_beta:float=0.999 # cap on each beta
                 ) -> torch.Tensor:    # float64 (T,)
     "The squared-cosine schedule (diffusers' `squaredcos_cap_v2`): `betas[t] = min(1 - f(t+1)/f(t), max_beta)`."
+    T, s = _check_T(T), check_number("s", s, 0, 1, hint="The offset of the cosine schedule: 0.008 in Improved DDPM and IF.")
+    max_beta = check_number("max_beta", max_beta, 1e-6, 1, hint="The cap on each beta: 0.999 in Improved DDPM and IF.")
     f = lambda u: torch.cos((u + s) / (1 + s) * math.pi / 2) ** 2  # ᾱ(u)·f(0), with u = t/T in [0, 1]
     u = torch.arange(T + 1, dtype=torch.float64) / T
     return (1 - f(u[1:]) / f(u[:-1])).clamp(max=max_beta)
@@ -33,6 +42,9 @@ def cosine_betas(T:int=1000,          # number of diffusion steps
 # %% ../nbs/10_forward.ipynb #4a47f87d
 def _timesteps(t, schedule, n=None) -> torch.Tensor:
     "`t` as a long tensor, () or (`n`,), checked against `schedule`; errors say what is expected."
+    if not isinstance(schedule, NoiseSchedule):
+        raise TypeError(f"schedule must be a NoiseSchedule (e.g. `NoiseSchedule.linear(T=300)` or a diffusion model's `den.schedule`), "
+                        f"not {type(schedule).__name__}: a flow-matching model has none.")
     tt = torch.as_tensor(t)
     if tt.dtype == torch.bool or tt.is_floating_point() or tt.is_complex():
         raise ValueError(f"t={t!r} must hold integer timesteps (dtype {tt.dtype}): pass an int or a long tensor, e.g. `t.long()`.")
@@ -51,8 +63,10 @@ class NoiseSchedule:
                  betas,                           # T variances, each in (0, 1]
                  name:str="NoiseSchedule(betas)"): # how `repr` names the schedule
         betas = torch.as_tensor(betas, dtype=torch.float64)
-        if betas.ndim != 1 or len(betas) == 0 or not ((betas > 0) & (betas <= 1)).all():
-            raise ValueError(f"betas must be a non-empty 1-D sequence of values in (0, 1]; got shape {tuple(betas.shape)}.")
+        bad = betas.flatten()[~((betas.flatten() > 0) & (betas.flatten() <= 1))]      # NaN fails both tests
+        if betas.ndim != 1 or len(betas) == 0 or len(bad):
+            raise ValueError(f"betas must be a non-empty 1-D sequence of values in (0, 1]; got shape {tuple(betas.shape)}"
+                             f"{', with ' + str(bad[:4].tolist()) if len(bad) else ''}. E.g. `linear_betas(300)` or `cosine_betas(1000)`.")
         self.betas = betas.float()                              # β_t
         self.alphas = 1.0 - self.betas                          # α_t = 1 - β_t
         self.alphas_cumprod = torch.cumprod(self.alphas, dim=0) # ᾱ_t = α_0 α_1 ... α_t
@@ -93,6 +107,10 @@ def forward(x0,              # clean images (N, C, H, W) in [-1, 1]
             generator=None,  # a `torch.Generator` for reproducible noise
            ) -> torch.Tensor:  # `x_t`, shaped like `x0`
     "Sample q(x_t | x0): `x_t = sqrt(alphas_cumprod[t]) * x0 + sqrt(1 - alphas_cumprod[t]) * eps`."
+    if not isinstance(x0, torch.Tensor) or not x0.is_floating_point():
+        raise (ValueError if isinstance(x0, torch.Tensor) else TypeError)(
+            f"x0 must be a float tensor in [-1, 1], not {getattr(x0, 'dtype', type(x0).__name__)}: "
+            "use `load_image` or `x0.float() / 127.5 - 1` for 0..255 pixels.")
     t = _timesteps(t, schedule, len(x0)).to(x0.device)
     abar = schedule.alphas_cumprod.to(x0.device, x0.dtype)[t]        # ᾱ_t: () or (N,)
     if abar.ndim: abar = abar.reshape(-1, *[1] * (x0.ndim - 1))     # (N, 1, 1, 1): one ᾱ per image

@@ -9,7 +9,6 @@ __all__ = ['EVAL_CONCEPTS', 'PARAPHRASES', 'JUDGE_HELD_OUT', 'name_prompts', 'ch
 
 # %% ../nbs/28_t2i_eval.ipynb #5f4570a0
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 
 # %% ../nbs/28_t2i_eval.ipynb #c0c162bb
+from .checks import atomic_path
 from .denoisers import COURSE_PROMPTS, as_denoiser, pretrained_dir, save_prompt_embeds
 from .emoji import emoji_captions, emoji_credits, load_emoji, phrase, with_article
 from .release import _machine
@@ -221,24 +221,23 @@ def publish_t2i(run, command:str, dest=None, judge=None, name:str="emoji-t2i", n
     "Copy training `run` into the package as `name`, with prompt table, credits, history, samples and a measured card."
     run = Path(run); dest = Path(dest or pretrained_dir()) / name
     weights, hist, cfg = _t2i_weights(run)
-    tmp = dest.with_name(f".{name}.tmp"); shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-    for f in ("config.json", "diffusion_pytorch_model.safetensors"): shutil.copy(weights / f, tmp / f)
-    prompts = shipped_prompts()
-    save_prompt_embeds(dict(zip(prompts, MiniLMEncoder(cfg["text_len"])(prompts))), tmp / "prompts.safetensors")
-    (tmp / "CREDITS.md").write_text(emoji_credits())
-    (tmp / "history.json").write_text(json.dumps({k: [round(v, 5) for v in vs] for k, vs in hist.items()}))
-    (tmp / "train_config.json").write_text(json.dumps(cfg, indent=1))
-    judge, data = judge or load_judge(), data or load_emoji(32)
-    fid = {"names": prompt_fidelity(str(tmp), judge, name_prompts(), n)[0],
-           "paraphrases": prompt_fidelity(str(tmp), judge, PARAPHRASES, n)[0], "real": real_reference(judge, data)}
-    fid.update(diversity(str(tmp), judge, data, EVAL_CONCEPTS[:diversity_concepts]))
-    from torchvision.utils import save_image
-    save_image(sample(str(tmp), SAMPLE_PROMPTS, seed=0), tmp / "samples.png", nrow=8, padding=1, pad_value=1.0)
-    from diffusion_course.textunet import TextUNet
-    n_params = sum(p.numel() for p in TextUNet.from_pretrained(tmp).parameters())
-    (tmp / "fidelity.json").write_text(json.dumps(fid, indent=1))
-    (tmp / "README.md").write_text(_t2i_card(name, cfg, hist, command, fid, _machine(), n_params, len(data.images)))
-    shutil.rmtree(dest, ignore_errors=True); os.replace(tmp, dest)
+    with atomic_path(dest, folder=True) as tmp:                  # the old model stays until the new one is complete
+        for f in ("config.json", "diffusion_pytorch_model.safetensors"): shutil.copy(weights / f, tmp / f)
+        prompts = shipped_prompts()
+        save_prompt_embeds(dict(zip(prompts, MiniLMEncoder(cfg["text_len"])(prompts))), tmp / "prompts.safetensors")
+        (tmp / "CREDITS.md").write_text(emoji_credits())
+        (tmp / "history.json").write_text(json.dumps({k: [round(v, 5) for v in vs] for k, vs in hist.items()}))
+        (tmp / "train_config.json").write_text(json.dumps(cfg, indent=1))
+        judge, data = judge or load_judge(), data or load_emoji(32)
+        fid = {"names": prompt_fidelity(str(tmp), judge, name_prompts(), n)[0],
+               "paraphrases": prompt_fidelity(str(tmp), judge, PARAPHRASES, n)[0], "real": real_reference(judge, data)}
+        fid.update(diversity(str(tmp), judge, data, EVAL_CONCEPTS[:diversity_concepts]))
+        from torchvision.utils import save_image
+        save_image(sample(str(tmp), SAMPLE_PROMPTS, seed=0), tmp / "samples.png", nrow=8, padding=1, pad_value=1.0)
+        from diffusion_course.textunet import TextUNet
+        n_params = sum(p.numel() for p in TextUNet.from_pretrained(tmp).parameters())
+        (tmp / "fidelity.json").write_text(json.dumps(fid, indent=1))
+        (tmp / "README.md").write_text(_t2i_card(name, cfg, hist, command, fid, _machine(), n_params, len(data.images)))
     return dest
 
 # %% ../nbs/28_t2i_eval.ipynb #4201dd38

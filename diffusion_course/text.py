@@ -49,6 +49,11 @@ class MiniLMEncoder:
         return self
     @torch.no_grad()
     def __call__(self, prompts:list, batch_size:int=256) -> torch.Tensor:
+        "Token embeddings `(N, max_length, 384)` of `prompts`, a list of str (one str is one prompt)."
+        prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+        bad = [p for p in prompts if not isinstance(p, str)]
+        if bad: raise TypeError(f"Prompts must be text (str), got {bad[0]!r} ({type(bad[0]).__name__}): e.g. ['a rocket ship', ''].")
+        if not prompts: return torch.zeros(0, self.max_length, self.dim)
         if self.model is None: self.load()
         return torch.cat([self._encode(list(prompts[i:i + batch_size])) for i in range(0, len(prompts), batch_size)])
     def _encode(self, prompts):

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
+from .unet import load_model_folder
 
 # %% ../nbs/12a_text_to_image.ipynb #4eb3d1fc
 def timestep_embedding(t:torch.Tensor, dim:int, max_period:float=10000.0) -> torch.Tensor:
@@ -61,7 +62,8 @@ class TextUNet(ModelMixin, ConfigMixin):
     "A miniature DeepFloyd IF stage I: pixel UNet, time + pooled text in every block, attention on text tokens."
     @register_to_config
     def __init__(self, in_channels=3, sample_size=32, channels=(32, 64, 128), attention=(False, True, True),
-                 text_dim=384, heads=4, num_train_timesteps=1000):
+                 text_dim=384, heads=4, num_train_timesteps=1000,
+                 prediction_type="epsilon"):  # what the output is: 'epsilon' (noise) or 'v_prediction' (v = √ᾱ ε − √(1−ᾱ) x0)
         super().__init__()
         D, E = channels[0], 4 * channels[0]                            # E: width of the time/text embedding
         self.time_mlp = nn.Sequential(nn.Linear(D, E), nn.SiLU(), nn.Linear(E, E))
@@ -91,5 +93,10 @@ class TextUNet(ModelMixin, ConfigMixin):
         for res, att, up in self.up:                                                      # 6. 8 -> 16 -> 32
             h = up(_attend(att, res(torch.cat([h, skips.pop()], 1), emb), text, mask))
         return self.conv_out(F.silu(self.norm_out(h)))                                   # 7. (B, 3, H, W)
+
+    @classmethod
+    def from_pretrained(cls, folder, **kwargs):
+        "Load a `save_pretrained` folder; a missing, foreign or damaged file raises an error naming it and the fix (`load_model_folder`)."
+        return load_model_folder(cls, folder, **kwargs)
 
 def _attend(att, h, text, mask): return att(h, text, mask) if isinstance(att, TextAttention) else h

@@ -26,6 +26,7 @@ class Case:
     match: str = ""                 # a regex the error message (CLI: stderr) must contain (case-insensitive)
     check: Callable | None = None   # working cases: check(result) -> True when the result is right
     cli: bool = False               # `run` returns (exit code, stdout, stderr) of the CLI; must fail in one line
+    module: str = ""                # the `cases_*` module that holds it (set by `all_cases`)
 
     @property
     def id(self): return re.sub(r"[^a-z0-9]+", "-", f"{self.area} {self.case}".lower()).strip("-")[:90]
@@ -69,8 +70,11 @@ def _short(result) -> str:
 
 
 def all_cases() -> list:
-    "Every case of every `cases_*` module, in table order."
-    return [c for m in CASE_MODULES for c in importlib.import_module(m).CASES]
+    "Every case of every `cases_*` module, in table order (each knows its `module`)."
+    cases = []
+    for m in CASE_MODULES:
+        for c in importlib.import_module(m).CASES: c.module = m; cases.append(c)
+    return cases
 
 
 @functools.lru_cache(maxsize=None)

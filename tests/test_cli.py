@@ -51,3 +51,14 @@ def test_bench_sample_prints_ratios(tiny_model):
 def test_bad_model_is_one_readable_line():
     r = _cli("sample", "--model", "no-such-model")
     assert r.returncode == 2 and "no pretrained model" in r.stderr.lower() and "Traceback" not in r.stderr
+
+
+def test_nan_guidance_is_one_line_and_debug_shows_the_traceback(tmp_path):
+    args = ["sample", "--guidance", "nan", "--steps", "2", "--out", str(tmp_path / "x.png")]
+    r = _cli(*args)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [r.stderr.strip()], f"expected one line, got: {r.stderr!r}"
+    assert r.stderr.startswith("diffusion-course sample: error: guidance=nan: expected a finite number")
+    assert not (tmp_path / "x.png").exists(), "no all-black picture may be written"
+    r = _cli("--debug", *args)
+    assert r.returncode != 0 and "Traceback (most recent call last)" in r.stderr and "ValueError: guidance=nan" in r.stderr

@@ -1,0 +1,203 @@
+"Interrupted training loses nothing: a real SIGKILL, Ctrl-C, a full disk during a checkpoint, and a loss gone NaN (tiny sizes)."
+import dataclasses
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from diffusion_course.trainer import get_preset, latest_checkpoint, train
+from diffusion_course.unet import CourseUNet
+
+TINY = dict(n_train=512, n_test=64, num_hiddens=8, batch_size=64, n_samples_per_class=1, sample_steps=2, T=20)
+EXACT = ("step_loss", "train_loss", "test_loss", "lr")       # everything in history.json but the wall-clock seconds
+
+# A training run in its own process. With a delay, every loss evaluation sleeps first, so an epoch lasts long enough
+# for the kill to land inside it; sleeping changes no number.
+SCRIPT = """
+import sys, time
+import diffusion_course.trainer as T
+out, resume, delay = sys.argv[1], sys.argv[2] == "resume", float(sys.argv[3])
+if delay:
+    real = T._loss_fn
+    def slow(cfg):
+        f = real(cfg)
+        return lambda *a: (time.sleep(delay), f(*a))[1]
+    T._loss_fn = slow
+cfg = T.get_preset("class-ddpm", epochs=3, **{tiny})
+T.train(cfg, out=out, resume=resume, progress=False)
+""".format(tiny=TINY)
+
+
+def _env():
+    return dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", HF_HUB_OFFLINE="1")
+
+
+def _train(out, resume=False, delay=0.0):
+    "Run SCRIPT to the end; returns the finished process."
+    r = subprocess.run([sys.executable, "-c", SCRIPT, str(out), "resume" if resume else "new", str(delay)],
+                       capture_output=True, text=True, env=_env(), timeout=600)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def _wait_for(pred, proc, timeout=300):
+    t0 = time.time()
+    while not pred():
+        assert proc.poll() is None, f"the run ended early (exit {proc.returncode}): {proc.stderr.read() if proc.stderr else ''}"
+        assert time.time() - t0 < timeout, "timed out waiting for the first checkpoint"
+        time.sleep(0.01)
+
+
+def _weights(run):
+    return CourseUNet.from_pretrained(Path(run) / "model").state_dict()
+
+
+def _history(run):
+    h = json.loads((Path(run) / "history.json").read_text())
+    return {k: h[k] for k in EXACT}
+
+
+def _assert_same_run(a, b):
+    wa, wb = _weights(a), _weights(b)
+    assert wa.keys() == wb.keys()
+    for k in wa: assert torch.equal(wa[k], wb[k]), f"weight {k} differs from the uninterrupted run"
+    assert _history(a) == _history(b), "the loss history differs from the uninterrupted run"
+
+
+def test_sigkill_mid_epoch_then_resume_is_exact(tmp_path):
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    _train(straight)
+    delay = 0.15                                                         # 8 steps per epoch: about 1.2 s per epoch
+    p = subprocess.Popen([sys.executable, "-c", SCRIPT, str(killed), "new", str(delay)], env=_env(),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: latest_checkpoint(killed) is not None, p)     # epoch 1 is saved ...
+        time.sleep(3 * delay)                                            # ... and epoch 2 is a few steps in
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=60)
+    finally:
+        if p.poll() is None: p.kill()
+    assert p.returncode == -signal.SIGKILL
+    assert latest_checkpoint(killed).name == "epoch_0001", "the kill must land inside epoch 2"
+    assert len(json.loads((killed / "history.json").read_text())["train_loss"]) == 1
+    assert not (killed / "model").exists(), "a killed run has no final model"
+    r = _train(killed, resume=True)
+    assert "Resuming" in r.stdout and "from epoch_0001" in r.stdout
+    assert sorted(p.name for p in (killed / "checkpoints").iterdir()) == ["epoch_0002", "epoch_0003"], "no temporaries left behind"
+    _assert_same_run(straight, killed)
+
+
+def test_ctrl_c_is_one_line_and_resumable(tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "diffusion_course", "train", "--preset", "single-step", "--epochs", "3", "--n-train", "512",   # cheap per-epoch grids
+           "--n-test", "64", "--num-hiddens", "8", "--batch-size", "64", "--quiet", "--out", str(out)]
+    p = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: latest_checkpoint(out) is not None, p)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None: p.kill()
+    if p.returncode == 0: pytest.skip("the run finished before Ctrl-C arrived")
+    assert p.returncode == 130, err
+    assert err.strip() == "diffusion-course train: error: interrupted (finished epochs are saved: add --resume to continue)", err
+    r = subprocess.run(cmd + ["--resume"], env=_env(), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert latest_checkpoint(out).name == "epoch_0003" and (out / "model" / "config.json").exists()
+
+
+def _full_disk_on_call(n):
+    "A `torch.save` that, on its `n`-th call, writes half a file and then fails as a full disk does."
+    real, calls = torch.save, [0]
+    def save(obj, f, *a, **kw):
+        calls[0] += 1
+        if calls[0] == n:
+            Path(f).write_bytes(b"PK\x03\x04 half a checkpoint")
+            raise OSError(errno.ENOSPC, "No space left on device", str(f))
+        return real(obj, f, *a, **kw)
+    return save
+
+
+def test_full_disk_during_a_checkpoint_keeps_the_previous_one(tmp_path, monkeypatch):
+    cfg = get_preset("class-ddpm", epochs=2, **TINY)
+    train(cfg, out=tmp_path / "straight", progress=False)
+    run = tmp_path / "run"
+    monkeypatch.setattr(torch, "save", _full_disk_on_call(2))           # epoch 1's state.pt is written, epoch 2's fails
+    with pytest.raises(OSError, match="No space left on device"):
+        train(cfg, out=run, progress=False)
+    monkeypatch.undo()
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["epoch_0001"], "no half-written checkpoint may remain"
+    ck = latest_checkpoint(run)
+    CourseUNet.from_pretrained(ck / "model")                             # the previous checkpoint loads
+    assert torch.load(ck / "state.pt", weights_only=False)["epoch"] == 1
+    assert len(json.loads((run / "history.json").read_text())["train_loss"]) == 1
+    train(cfg, out=run, resume=True, progress=False)                     # and resumes to the same end
+    _assert_same_run(tmp_path / "straight", run)
+
+
+def test_full_disk_in_the_cli_is_one_line(tmp_path, monkeypatch):
+    from bad_inputs import run_cli
+    monkeypatch.setattr(torch, "save", _full_disk_on_call(1))
+    code, _, err = run_cli("train", "--preset", "single-step", "--epochs", 1, "--n-train", 128, "--n-test", 32, "--num-hiddens", 8,
+                           "--batch-size", 64, "--quiet", "--out", tmp_path / "run")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "No space left on device" in err and "Traceback" not in err, err
+    assert latest_checkpoint(tmp_path / "run") is None
+
+
+def test_nan_loss_stops_with_the_last_good_checkpoint(tmp_path, monkeypatch):
+    import diffusion_course.trainer as T
+    real = T._loss_fn
+    def nan_at_step_11(cfg):                                             # 8 steps per epoch: epoch 2, step 3
+        f, calls = real(cfg), [0]
+        def loss(*a):
+            calls[0] += 1
+            return f(*a) * (float("nan") if calls[0] == 11 else 1.0)
+        return loss
+    monkeypatch.setattr(T, "_loss_fn", nan_at_step_11)
+    cfg = get_preset("class-ddpm", epochs=3, **TINY)
+    with pytest.raises(FloatingPointError, match=r"epoch 2, step 3: loss = nan; the last good checkpoint, epoch_0001, is kept"):
+        train(cfg, out=tmp_path, progress=False)
+    assert latest_checkpoint(tmp_path).name == "epoch_0001"
+    state = torch.load(latest_checkpoint(tmp_path) / "state.pt", weights_only=False)
+    assert state["epoch"] == 1
+    w = CourseUNet.from_pretrained(latest_checkpoint(tmp_path) / "model").state_dict()
+    assert all(v.isfinite().all() for v in w.values() if v.is_floating_point())
+    assert not (tmp_path / "model").exists()
+
+
+def test_nan_weights_are_never_checkpointed(tmp_path, monkeypatch):
+    "Weights that turn NaN in the last step of an epoch (with a finite loss) are caught before the checkpoint."
+    real_step = torch.optim.Adam.step
+    calls = [0]
+    def poisoned_step(self, *a, **kw):
+        out = real_step(self, *a, **kw)
+        calls[0] += 1
+        if calls[0] == 16:                                               # the last step of epoch 2
+            with torch.no_grad(): next(p for g in self.param_groups for p in g["params"]).fill_(float("nan"))
+        return out
+    monkeypatch.setattr(torch.optim.Adam, "step", poisoned_step)
+    with pytest.raises(FloatingPointError, match=r"epoch 2, step 8: weights or test loss \(nan\) not finite; the last good checkpoint, epoch_0001"):
+        train(get_preset("class-ddpm", epochs=3, **TINY), out=tmp_path, progress=False)
+    assert latest_checkpoint(tmp_path).name == "epoch_0001"
+
+
+def test_t2i_nan_loss_stops_with_the_last_good_checkpoint(tmp_path, monkeypatch):
+    import diffusion_course.t2i_train as TT
+    from diffusion_course.t2i_train import T2IConfig, train_t2i
+    real, calls = TT.t2i_loss, [0]
+    def loss(*a):
+        calls[0] += 1
+        return real(*a) * (float("nan") if calls[0] == 5 + 2 else 1.0)   # 40 images / 8 = 5 steps per epoch (and one fixed_loss)
+    monkeypatch.setattr(TT, "t2i_loss", loss)
+    cfg = T2IConfig(channels=(8, 16, 16), epochs=2, batch_size=8, limit=8, sample_steps=3, warmup_steps=2)
+    with pytest.raises(FloatingPointError, match=r"epoch 2, step 1: loss = nan; the last good checkpoint, epoch_0001"):
+        train_t2i(cfg, tmp_path, progress=False)
+    assert latest_checkpoint(tmp_path).name == "epoch_0001"
+    assert not (tmp_path / "model").exists()
