@@ -13,6 +13,7 @@ import math
 import numbers
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 # %% ../nbs/04_checks.ipynb #4c2b80f5
@@ -174,6 +175,6 @@ def check_writable_folder(folder) -> Path:
     d = Path(folder).expanduser()
     existing = next(q for q in [d, *d.parents] if q.exists())
     if not existing.is_dir(): raise ValueError(f"Cannot write into {str(d)!r}: {str(existing)!r} is a file, not a folder.")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise PermissionError(f"Cannot write into {str(d)!r}: {str(existing)!r} is not writable. Choose another output path.")
+    try: tempfile.NamedTemporaryFile(dir=existing).close()    # tried, not assumed: root passes `os.access` even on /proc
+    except OSError as e: raise PermissionError(f"Cannot write into {str(d)!r}: {e.strerror or e}. Choose another output path.") from None
     return d

@@ -97,11 +97,7 @@ def _train_t2i(args):
 def _can_write(folder) -> Path:
     "`folder` if a file can be made in it (or in the nearest folder above it that exists): tried, not assumed."
     from diffusion_course.checks import check_writable_folder
-    d = check_writable_folder(folder)                                    # a file in the way, or no permission
-    existing = next(q for q in [d, *d.parents] if q.exists())
-    try: tempfile.NamedTemporaryFile(dir=existing).close()               # root passes every permission check, /proc still refuses
-    except OSError as e: raise PermissionError(f"Cannot write into {str(d)!r}: {e.strerror or e}. Choose another output path.") from None
-    return d
+    return check_writable_folder(folder)
 
 def _check_sampling(args):
     "The flags `sample` and `eval` share, checked before a model is loaded."
