@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['MAX_GUIDANCE', 'MAX_IMAGES', 'MAX_SIDE', 'check_number', 'check_guidance', 'check_steps', 'check_timestep',
-           'check_timesteps', 'check_count', 'check_images', 'check_mask', 'atomic_path', 'atomic_write_text',
-           'atomic_torch_save', 'check_output_file', 'check_writable_folder']
+           'check_timesteps', 'check_count', 'check_ema_decay', 'check_images', 'check_mask', 'atomic_path',
+           'atomic_write_text', 'atomic_torch_save', 'check_output_file', 'check_writable_folder']
 
 # %% ../nbs/04_checks.ipynb #37fffcc9
 import contextlib
@@ -72,6 +72,13 @@ def check_count(name:str, n, limit:int=MAX_IMAGES) -> int:
     "How many images to make: an int in [1, `limit`], refused before any memory is spent."
     return check_number(name, n, 1, limit, integer=True,
                         hint=f"One call makes at most {limit} images; loop over calls (with different seeds) for more.")
+
+def check_ema_decay(decay) -> float:
+    "An EMA decay in [0, 1): 0 = no EMA copy; 1 would never move the copy from its random start."
+    hint = "0 = no EMA; 0.999 averages over about the last thousand steps."
+    if check_number("ema_decay", decay, 0, 1, hint=hint) == 1:
+        raise ValueError(f"ema_decay=1 would never move the EMA copy from its random start: expected 0 <= ema_decay < 1. {hint}")
+    return float(decay)
 
 # %% ../nbs/04_checks.ipynb #5b5bfb9e
 def check_images(x,                    # what the user passed as images

@@ -20,7 +20,7 @@ from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 # %% ../nbs/27_train_t2i.ipynb #7d7c4bcb
-from .checks import atomic_path, atomic_torch_save, atomic_write_text, check_guidance, check_number
+from .checks import atomic_path, atomic_torch_save, atomic_write_text, check_ema_decay, check_guidance, check_number
 from .denoisers import PromptEmbeddings, TextDenoiser, save_prompt_embeds
 from .emoji import emoji_captions, emoji_credits, load_emoji
 from .sampling import sample
@@ -88,9 +88,7 @@ def check_t2i_config(cfg:T2IConfig) -> T2IConfig:
     check_number("weight_decay", cfg.weight_decay, 0, 1, hint="AdamW's weight decay; the recipe uses 0.01.")
     check_number("p_uncond", cfg.p_uncond, 0, 1, hint="The fraction of captions dropped for classifier-free guidance; the recipe uses 0.1.")
     check_guidance(cfg.guidance)
-    ema_hint = "0.999 averages over about the last thousand steps."
-    if check_number("ema_decay", cfg.ema_decay, 0, 1, hint=ema_hint) == 1:
-        raise ValueError(f"ema_decay=1 would never move the EMA copy from its random start: expected 0 <= ema_decay < 1. {ema_hint}")
+    check_ema_decay(cfg.ema_decay)
     return cfg
 
 # %% ../nbs/27_train_t2i.ipynb #50781bd4

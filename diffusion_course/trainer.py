@@ -28,7 +28,7 @@ from torchvision.utils import save_image
 from tqdm import tqdm
 
 # %% ../nbs/22_trainer.ipynb #d00bd1bf
-from .checks import atomic_path, atomic_write_text, check_guidance, check_number
+from .checks import atomic_path, atomic_write_text, check_ema_decay, check_guidance, check_number
 from .data import CLASS_NAMES, load_tensors, to_signed, to_unit
 from .objectives import ddpm_loss, ddpm_sample, denoise_loss, fm_loss, fm_sample, pure_noise_loss
 from .schedules import NoiseSchedule
@@ -105,9 +105,7 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
     check_number("sigma", cfg.sigma, 0, hint="The single-step denoiser's noise level; the course uses 0.5.")
     check_number("p_uncond", cfg.p_uncond, 0, 1, hint="The fraction of labels dropped for classifier-free guidance; the course uses 0.1.")
     check_guidance(cfg.guidance)
-    ema_hint = "0 = no EMA; 0.999 averages over about the last thousand steps."
-    if check_number("ema_decay", cfg.ema_decay, 0, 1, hint=ema_hint) == 1:
-        raise ValueError(f"ema_decay=1 would never move the EMA copy from its random start: expected 0 <= ema_decay < 1. {ema_hint}")
+    check_ema_decay(cfg.ema_decay)
     return cfg
 
 # %% ../nbs/22_trainer.ipynb #32df478f
