@@ -9,7 +9,6 @@ __all__ = ['USER_ERRORS', 'cmd_tour', 'cmd_train', 'cmd_sample', 'cmd_eval', 'cm
 import argparse
 import dataclasses
 import sys
-import tempfile
 import time
 from pathlib import Path
 

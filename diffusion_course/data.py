@@ -13,7 +13,6 @@ from functools import lru_cache
 from pathlib import Path
 
 # %% ../nbs/00_data.ipynb #f965447f
-import torch
 import torchvision
 
 # %% ../nbs/00_data.ipynb #3422c89f

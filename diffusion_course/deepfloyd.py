@@ -9,8 +9,7 @@ __all__ = ['load_deepfloyd_upsampler', 'upsample', 'tiny_if_upsampler']
 import torch
 
 # %% ../nbs/19_deepfloyd.ipynb #b88d0375
-from .denoisers import IFDenoiser, PromptEmbeddings, _check_hub, _dtype_kw, _from_pretrained
-from .sampling import generators
+from .denoisers import PromptEmbeddings, _check_hub, _dtype_kw, _from_pretrained
 
 # %% ../nbs/19_deepfloyd.ipynb #0bbb730f
 def load_deepfloyd_upsampler(repo:str="DeepFloyd/IF-II-L-v1.0", device=None, dtype=None):

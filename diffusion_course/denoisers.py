@@ -10,6 +10,7 @@ __all__ = ['IF_LICENCE_HELP', 'COURSE_PROMPTS', 'PRETRAINED', 'DENOISER_CLASSES'
 
 # %% ../nbs/12_denoisers.ipynb #164de0a2
 import importlib.resources
+import importlib.util
 import json
 import os
 import shutil
@@ -18,7 +19,6 @@ from typing import NamedTuple
 
 # %% ../nbs/12_denoisers.ipynb #26574c7e
 import torch
-import torch.nn.functional as F
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
@@ -310,8 +310,8 @@ class T5PromptEncoder:
         from transformers import AutoTokenizer, T5EncoderModel
         self.tokenizer = self.tokenizer or _from_pretrained(AutoTokenizer, self.repo, subfolder="tokenizer")
         if self.text_encoder is None:
-            try: import bitsandbytes; kw = dict(variant="8bit", load_in_8bit=True, device_map="auto")
-            except ImportError: kw = dict(variant="fp16", torch_dtype=torch.float16)
+            kw = (dict(variant="8bit", load_in_8bit=True, device_map="auto") if importlib.util.find_spec("bitsandbytes")
+                  else dict(variant="fp16", torch_dtype=torch.float16))
             self.text_encoder = _from_pretrained(T5EncoderModel, self.repo, subfolder="text_encoder", **kw)
     @torch.no_grad()
     def __call__(self, prompts:list) -> torch.Tensor:

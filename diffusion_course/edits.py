@@ -6,7 +6,6 @@
 __all__ = ['sdedit', 'draw_strokes', 'assets_dir', 'drawings', 'load_drawing', 'rect_mask', 'inpaint']
 
 # %% ../nbs/16_sdedit_inpaint.ipynb #b5e89db3
-import math
 from pathlib import Path
 
 # %% ../nbs/16_sdedit_inpaint.ipynb #72084dcc

@@ -6,12 +6,11 @@
 __all__ = ['denoise_loss', 'pure_noise_loss', 'drop_classes', 'ddpm_loss', 'cfg_predict', 'ddpm_sample', 'fm_loss', 'fm_sample']
 
 # %% ../nbs/21_objectives.ipynb #19e9c525
-import math
 import torch
 import torch.nn.functional as F
 
 # %% ../nbs/21_objectives.ipynb #7a19eb46
-from .schedules import NoiseSchedule, forward
+from .schedules import forward
 
 # %% ../nbs/21_objectives.ipynb #7ae6e06d
 def denoise_loss(model, x, c=None, sigma=0.5):

@@ -11,7 +11,6 @@ import json
 import os
 import platform
 import shutil
-import time
 from pathlib import Path
 
 # %% ../nbs/26_release.ipynb #8830e401

@@ -8,16 +8,12 @@ __all__ = ['MAX_FLOW_STEPS', 'FLOW_SAMPLERS', 'SAMPLERS', 'check_seed', 'generat
            'one_step_denoise', 'cfg_estimate', 'step_log_variance', 'threshold_x0', 'ddpm_step', 'ddim_step',
            'denoise_loop', 'iterative_denoise', 'resolve_threshold', 'flow_sample', 'sample', 'sweep', 'show_sweep']
 
-# %% ../nbs/13_sampling.ipynb #94593b4c
-import time
-
 # %% ../nbs/13_sampling.ipynb #0bb02715
 import torch
 import matplotlib.pyplot as plt
 
 # %% ../nbs/13_sampling.ipynb #358d9708
-from .denoisers import Denoiser, Prediction, as_denoiser, strided_timesteps
-from .imageio import show_images
+from .denoisers import Denoiser, Prediction, as_denoiser
 from .checks import check_count, check_guidance, check_images, check_number, check_steps, check_timestep, check_timesteps
 
 # %% ../nbs/13_sampling.ipynb #21095992

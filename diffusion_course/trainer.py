@@ -13,7 +13,7 @@ import json
 import math
 import shutil
 import time
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, asdict
 from functools import partial
 from pathlib import Path
 
