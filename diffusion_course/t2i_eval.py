@@ -188,12 +188,13 @@ def _t2i_card(name, cfg, hist, command, fid, machine, n_params, n_images):
     done, total = len(hist["train_loss"]), cfg["epochs"]
     status = "complete" if done >= total else f"**partial: {done} of {total} epochs** (the run resumes with the same command plus `--resume`)"
     f = lambda m: f"top-1 {m['top1']:.1%}, top-5 {m['top5']:.1%} ({m['n']} images)"
+    pred = "v" if cfg.get("prediction") == "v_prediction" else "ε"           # runs before the v recipe have no field
     return f"""# {name}
 
 A text-to-image model built like DeepFloyd IF stage I, small enough for a laptop CPU: a pixel-space `TextUNet`
 (32×32 RGB, widths {tuple(cfg['channels'])}, attention on text tokens at {[32 // 2 ** i for i, a in enumerate(cfg['attention']) if a]} px,
 {n_params / 1e6:.2f} M parameters), conditioned on all-MiniLM-L6-v2 token embeddings (16 × 384; `""` is the unconditional
-prompt), squared-cosine schedule with T={cfg['T']}, ε-prediction. Load it with `diffusion_course.load_pretrained("{name}")`;
+prompt), squared-cosine schedule with T={cfg['T']}, {pred}-prediction. Load it with `diffusion_course.load_pretrained("{name}")`;
 sample with `diffusion_course.sample("{name}", ["a rocket ship"], seed=0)` (guidance 7, 34 strided DDPM steps by default).
 
 - Training: {status}; seed {cfg['seed']}; batch {cfg['batch_size']}; AdamW lr {cfg['lr']} (warm-up {cfg['warmup_steps']} steps, cosine
@@ -203,7 +204,7 @@ sample with `diffusion_course.sample("{name}", ["a rocket ship"], seed=0)` (guid
 - Command: `{command}`
 - Machine: {machine}
 - Wall time: {sum(hist['epoch_seconds']) / 3600:.2f} h for {done} epochs ({sum(hist['epoch_seconds']) / done / 60:.1f} min per epoch).
-- Losses (ε-MSE): last epoch's mean training loss {hist['train_loss'][-1]:.4f}; fixed-noise loss of the EMA model on 512
+- Losses ({pred}-MSE): last epoch's mean training loss {hist['train_loss'][-1]:.4f}; fixed-noise loss of the EMA model on 512
   training images {hist['test_loss'][-1]:.4f}.
 - Prompt fidelity (guidance 7, 34 steps, seed 0, 2 samples per prompt), judged by `emoji-judge`, a concept classifier over
   {len(EVAL_CONCEPTS)} concepts that never saw the {JUDGE_HELD_OUT} art set:
