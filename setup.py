@@ -1,4 +1,4 @@
-"""Packaging for `diffusion_course`, read from nbdev's `settings.ini` (no `pkg_resources`, see shared/ECOSYSTEM.md §1.1)."""
+"""Packaging for `diffusion_course`, read from nbdev's `settings.ini` (plain configparser: `pkg_resources` is gone from new setuptools)."""
 import shlex
 from configparser import ConfigParser
 from pathlib import Path

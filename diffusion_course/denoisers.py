@@ -27,7 +27,7 @@ from .data import CLASS_NAMES
 from .schedules import NoiseSchedule
 from .text import MiniLMEncoder
 from .textunet import TextUNet
-from .unet import CourseUNet, _folder_fix
+from .unet import CourseUNet, folder_fix_hint
 
 # %% ../nbs/12_denoisers.ipynb #fd4541d1
 class Prediction(NamedTuple):
@@ -239,7 +239,7 @@ def load_prompt_embeds(path) -> dict:
         return {k: v.squeeze(0) if v.ndim == 3 else v for k, v in d.items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError, SafetensorError) as e:
         raise ValueError(f"Cannot read the prompt table {path} ({type(e).__name__}: {str(e).strip()[:120]}): it is incomplete "
-                         f"or damaged. {_folder_fix(path.parent)}") from None
+                         f"or damaged. {folder_fix_hint(path.parent)}") from None
 
 # %% ../nbs/12_denoisers.ipynb #829a55d2
 class IFDenoiser(DiffusersDenoiser):
@@ -403,7 +403,7 @@ def _model_class(folder:Path) -> str|None:
     if not cfg.is_file(): return None
     try: return json.loads(cfg.read_text()).get("_class_name")
     except (ValueError, AttributeError) as e:
-        raise ValueError(f"{cfg} is not a valid model config ({type(e).__name__}: {e}). {_folder_fix(Path(folder))}") from None
+        raise ValueError(f"{cfg} is not a valid model config ({type(e).__name__}: {e}). {folder_fix_hint(Path(folder))}") from None
 
 def _is_course_unet(folder:Path) -> bool:
     try: return _model_class(folder) in DENOISER_CLASSES
@@ -432,7 +432,7 @@ def _model_folder(name) -> Path:
         if folder.is_dir():                                            # e.g. a run folder instead of its model folder
             inside = sorted({str(p.parent) for pat in ("*/config.json", "checkpoints/*/*/config.json") for p in folder.glob(pat)})
             raise FileNotFoundError(f"{str(folder)!r} has no config.json, so it is not a model folder" +
-                                    (f": pass one of the model folders inside it, e.g. {inside[-3:]}." if inside else f". {_folder_fix(folder)}"))
+                                    (f": pass one of the model folders inside it, e.g. {inside[-3:]}." if inside else f". {folder_fix_hint(folder)}"))
     why = (f"{name!r} is a known model but its weights are not bundled with this install ({pretrained_dir() / str(name)} is missing)"
            if name in PRETRAINED else f"There is no pretrained model or model folder {name!r}")
     raise FileNotFoundError(f"{why}. Bundled here: {available_models() or 'none'}; known names: {list(PRETRAINED)}. You can also pass "

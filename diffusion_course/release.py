@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['DigitClassifier', 'train_classifier', 'accuracy', 'load_classifier', 'model_dataset', 'sample_accuracy',
-           'publish_run']
+           'machine_description', 'publish_run']
 
 # %% ../nbs/26_release.ipynb #0086941d
 import json
@@ -97,7 +97,7 @@ def sample_accuracy(model, classifier=None, n_per_class=10, guidance=5.0, seed=0
     return hit.mean().item(), hit.view(K, n_per_class).mean(1).tolist(), x
 
 # %% ../nbs/26_release.ipynb #f5a2a8b2
-def _machine():
+def machine_description():
     "The machine a run was made on, in words (the GPU too when CUDA is available)."
     gpu = f"{torch.cuda.get_device_name(0)} GPU + " if torch.cuda.is_available() else ""
     return f"{gpu}{platform.machine()} CPU, {os.cpu_count()} cores, {platform.system()}, Python {platform.python_version()}, torch {torch.__version__}"
@@ -156,5 +156,5 @@ def publish_run(run, name, command, dest=None, classifier=None, n_per_class=10):
         (tmp / "train_config.json").write_text(json.dumps(cfg, indent=1))
         acc, per_class, x = sample_accuracy(str(tmp), classifier, n_per_class=n_per_class)
         save_image(x, tmp / "samples.png", nrow=n_per_class, padding=1, pad_value=1.0)
-        (tmp / "README.md").write_text(_card(name, cfg, hist, command, acc, per_class, _machine()))
+        (tmp / "README.md").write_text(_card(name, cfg, hist, command, acc, per_class, machine_description()))
     return dest

@@ -23,7 +23,7 @@ from diffusers.models.modeling_utils import ModelMixin
 from .checks import atomic_path
 from .denoisers import COURSE_PROMPTS, as_denoiser, pretrained_dir, save_prompt_embeds
 from .emoji import emoji_captions, emoji_credits, load_emoji, phrase, with_article
-from .release import _machine
+from .release import machine_description
 from .sampling import sample
 from .t2i_train import SAMPLE_PROMPTS
 from .text import MiniLMEncoder
@@ -238,7 +238,7 @@ def publish_t2i(run, command:str, dest=None, judge=None, name:str="emoji-t2i", n
         from diffusion_course.textunet import TextUNet
         n_params = sum(p.numel() for p in TextUNet.from_pretrained(tmp).parameters())
         (tmp / "fidelity.json").write_text(json.dumps(fid, indent=1))
-        (tmp / "README.md").write_text(_t2i_card(name, cfg, hist, command, fid, _machine(), n_params, len(data.images)))
+        (tmp / "README.md").write_text(_t2i_card(name, cfg, hist, command, fid, machine_description(), n_params, len(data.images)))
     return dest
 
 # %% ../nbs/28_t2i_eval.ipynb #4201dd38

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['MODEL_FILES', 'Conv', 'DownConv', 'UpConv', 'Flatten', 'Unflatten', 'ConvBlock', 'DownBlock', 'UpBlock', 'FCBlock',
-           'CourseUNet', 'load_model_folder']
+           'CourseUNet', 'folder_fix_hint', 'load_model_folder']
 
 # %% ../nbs/20_unet.ipynb #58eab565
 import importlib.resources
@@ -87,7 +87,7 @@ class CourseUNet(ModelMixin, ConfigMixin):
 # %% ../nbs/20_unet.ipynb #21f5af41
 MODEL_FILES = ("config.json", "diffusion_pytorch_model.safetensors")   # what `save_pretrained` writes
 
-def _folder_fix(folder:Path) -> str:
+def folder_fix_hint(folder:Path) -> str:
     "How to get a good copy of the model folder `folder`: reinstall, resume training, or copy it again."
     here = folder.resolve()
     if Path(str(importlib.resources.files("diffusion_course"))).resolve() in here.parents:
@@ -105,7 +105,7 @@ def load_model_folder(cls,        # a diffusers model class, e.g. `CourseUNet`
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise FileNotFoundError(f"No model folder at {str(folder)!r}: pass a folder written by `save_pretrained` ({' + '.join(MODEL_FILES)}).")
-    (config, weights), fix = [folder / f for f in MODEL_FILES], _folder_fix(folder)
+    (config, weights), fix = [folder / f for f in MODEL_FILES], folder_fix_hint(folder)
     for f in (config, weights):                                       # 1. both files are there
         if not f.is_file(): raise FileNotFoundError(f"{str(folder)!r} has no {f.name}: it is not a complete model folder. {fix}")
     try: name = json.loads(config.read_text()).get("_class_name")    # 2. the config is JSON and names this class

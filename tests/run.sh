@@ -3,9 +3,9 @@
 #
 #   pip install -e ".[dev]" && bash tests/run.sh        # from the repository root, in a venv
 #
-# Steps: (a) notebooks clean, (b) library in sync with the notebooks, (c) nbs/_quarto.yml symlink,
-# (d) nbdev_test (cells flagged `slow gpu hub` are skipped), (e) pytest, (f) nbdev's Python-only docs preprocessing.
-# No Quarto needed (see shared/DESIGN.md §2). Steps (a) and (b) FIX the working tree in place (like CI's nbdev-ci):
+# Steps: (a) notebooks clean, (b) library in sync with the notebooks, (c) nbs/_quarto.yml symlink, (d) ruff on the
+# modules, tests and tools, (e) nbdev_test (cells flagged `slow gpu hub` are skipped), (f) pytest, (g) nbdev's
+# Python-only docs preprocessing. No Quarto needed: step (g) runs everything of `nbdev_docs` that is not Quarto. Steps (a) and (b) FIX the working tree in place (like CI's nbdev-ci):
 # they compare the state of the tree before and after, so uncommitted work of your own is fine; if a step changed
 # something, commit what it changed.
 set -euo pipefail
@@ -78,21 +78,27 @@ test "$(readlink nbs/_quarto.yml)" = ../_quarto.yml \
 done_step
 
 # ---------------------------------------------------------------------------------------------------------------------
-step d "nbdev_test (skips cells flagged: $(python -c 'from nbdev.config import get_config; print(get_config().tst_flags)'))"
+step d "ruff: no unused imports, no line over 120 characters (pyproject.toml [tool.ruff])"
+ruff check --no-cache . \
+    || fail "ruff found problems (listed above): fix them in the notebooks (never the exported modules), then \`nbdev_export\`; see \`ruff check .\`"
+done_step
+
+# ---------------------------------------------------------------------------------------------------------------------
+step e "nbdev_test (skips cells flagged: $(python -c 'from nbdev.config import get_config; print(get_config().tst_flags)'))"
 nbdev_test --n_workers 2 --timing \
     || fail "Notebook tests failed (traceback above): fix the notebook, re-run it alone with \`nbdev_test --path nbs/NOTEBOOK.ipynb\`"
 done_step
 
 # ---------------------------------------------------------------------------------------------------------------------
-step e "pytest"
+step f "pytest"
 python -m pytest -q tests \
     || fail "pytest failed (see above): run \`python -m pytest -q tests\` (add \`-x -k NAME\` to focus)"
 done_step
 
 # ---------------------------------------------------------------------------------------------------------------------
-step f "docs preprocessing, Python only (refresh_quarto_yml, _build_modidx, proc_nbs into _proc/)"
-python tests/docs_preprocess.py \
-    || fail "Docs preprocessing failed (see above): fix it, then run \`python tests/docs_preprocess.py\` and commit any generated file it updated"
+step g "docs preprocessing, Python only (refresh_quarto_yml, _build_modidx, proc_nbs into _proc/)"
+python tools/docs_preprocess.py \
+    || fail "Docs preprocessing failed (see above): fix it, then run \`python tools/docs_preprocess.py\` and commit any generated file it updated"
 done_step
 
 printf '\n==================== all tests passed in %dm%02ds ====================\n' "$(((SECONDS - T0) / 60))" "$(((SECONDS - T0) % 60))"

@@ -2,7 +2,7 @@
 
 Each notebook in nbs/ (names starting with `_` or `.` skipped, as nbdev does) is converted with nbconvert's
 `HTMLExporter`, which embeds the widget state saved in the notebook, and opened from a localhost server that also
-serves local copies of require.js, MathJax and the widget html-manager (tests/browser_utils.py). On each page:
+serves local copies of require.js, MathJax and the widget html-manager (tools/browser_utils.py). On each page:
 
 - every widget output has its models in the notebook's saved widget state, and its view renders;
 - the browser console has no SEVERE entry (a JavaScript error, a resource that failed to load);

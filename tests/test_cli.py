@@ -14,15 +14,6 @@ def _cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "diffusion_course", *args], capture_output=True, text=True, env=env, cwd=cwd)
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    "An untrained but valid class-conditioned DDPM CourseUNet folder."
-    d = tmp_path_factory.mktemp("tiny") / "model"
-    torch.manual_seed(0)
-    CourseUNet(num_hiddens=8, time_cond=True, num_classes=10, objective="ddpm").save_pretrained(d)
-    return d
-
-
 def test_sample_writes_a_deterministic_grid(tiny_model, tmp_path):
     outs = []
     for i in range(2):

@@ -14,17 +14,6 @@ from diffusion_course.views import Flip, Identity, Negate, PatchPermute, Rotate,
 torch.set_num_threads(1)
 
 
-@pytest.fixture(scope="module")
-def course():
-    torch.manual_seed(0)
-    return CourseDenoiser(CourseUNet(num_hiddens=8, time_cond=True, num_classes=10, objective="ddpm"))
-
-
-@pytest.fixture(scope="module")
-def tif():
-    return tiny_if_denoiser()
-
-
 # ---- inpainting ------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("which", ["course", "tif"])

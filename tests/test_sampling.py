@@ -19,17 +19,6 @@ from diffusion_course.unet import CourseUNet  # noqa: E402
 torch.set_num_threads(1)
 
 
-@pytest.fixture(scope="module")
-def tif():
-    return tiny_if_denoiser(seed=0)
-
-
-@pytest.fixture(scope="module")
-def course():
-    torch.manual_seed(0)
-    return CourseDenoiser(CourseUNet(num_hiddens=8, time_cond=True, num_classes=10, objective="ddpm"))
-
-
 def _scheduler_loop(sched, eps_fn, x, timesteps, generator):
     "The reference: diffusers' DDPMScheduler.step over a custom timestep list."
     sched.set_timesteps(timesteps=timesteps)

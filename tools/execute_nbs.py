@@ -1,6 +1,6 @@
 """Execute notebooks in place so their saved outputs (figures and widget state) come from a real run.
 
-    python tests/execute_nbs.py nbs/13_sampling.ipynb [more.ipynb ...]
+    python tools/execute_nbs.py nbs/13_sampling.ipynb [more.ipynb ...]
 
 Cells flagged `#| gpu`, `#| hub` or `#| eval: false` are skipped, as `nbdev_test` skips them here; every other cell
 runs at full size (IN_TEST is not set). Run `nbdev_clean` afterwards. Not a test: pytest collects only test_*.py.

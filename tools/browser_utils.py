@@ -7,7 +7,7 @@ html-manager's `embed-amd.js` is a self-contained bundle) and served with the pa
 127.0.0.1. Chromium resolves no other host, so a page that still reaches for the internet fails fast with a console
 error instead of hanging.
 
-    python tests/browser_utils.py            # fetch the npm packages into the cache now (CI can run this once)
+    python tools/browser_utils.py            # fetch the npm packages into the cache now (CI can run this once)
 
 Environment: DC_BROWSER_ASSETS (cache folder, default ~/.cache/diffusion_course/browser-assets),
 CHROMIUM / CHROMEDRIVER (binaries, default found on PATH).
@@ -51,7 +51,7 @@ def fetch_assets(root=ASSETS):
     npm = shutil.which("npm")
     if npm is None:
         raise RuntimeError(f"The browser check needs local copies of {missing} in {root}, and npm is not installed to "
-                           "fetch them: `apt-get install -y npm` (or install Node.js), then `python tests/browser_utils.py`.")
+                           "fetch them: `apt-get install -y npm` (or install Node.js), then `python tools/browser_utils.py`.")
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         r = subprocess.run([npm, "pack", "--silent", *missing], cwd=tmp, capture_output=True, text=True)

@@ -1,6 +1,6 @@
 """nbdev's Python-only docs preprocessing, as a check: everything `nbdev_docs` does before it calls Quarto.
 
-    python tests/docs_preprocess.py          # from anywhere inside the checkout; exit 1 on any doc-time error
+    python tools/docs_preprocess.py          # from anywhere inside the checkout; exit 1 on any doc-time error
 
 What it runs (nbdev 2.4.14, `nbdev.quarto._pre_docs` without `_ensure_quarto`, which would try to install Quarto):
 `refresh_quarto_yml()` (writes nbs/nbdev.yml from settings.ini), `nbdev.doclinks._build_modidx()` (writes
@@ -9,8 +9,8 @@ and with `force=True`, which executes every notebook's export, import and `show_
 notebooks to `_proc/` (gitignored). Where Quarto exists, `cd _proc && quarto render` turns `_proc/` into the site.
 
 It fails when a notebook's doc-time execution raises, and when it changed a tracked file (a generated file, e.g.
-nbs/nbdev.yml after a settings.ini edit, was not committed). Before processing it applies the execnb patch from
-shared/ECOSYSTEM.md §2.5: execnb 0.1.x's `nb2dict` crashes on saved `jslink` widget state (a key named `source`).
+nbs/nbdev.yml after a settings.ini edit, was not committed). Before processing it patches execnb
+0.1.x, whose `nb2dict` crashes on saved `jslink` widget state (the state has a key named `source`).
 """
 import hashlib
 import os
@@ -96,7 +96,7 @@ def main():
     if errors:
         print(f"!!! Docs preprocessing failed in {len(errors)} file(s): {', '.join(str(s.name) for s, _ in errors)}. "
               "Doc time executes only export, import and show_doc cells: keep imports in their own cells, and run "
-              "`python tests/docs_preprocess.py` until it passes.", file=sys.stderr)
+              "`python tools/docs_preprocess.py` until it passes.", file=sys.stderr)
 
     after = git_state()
     changed = sorted(f for f in before.keys() | after.keys() if before.get(f) != after.get(f))
