@@ -30,7 +30,7 @@ from diffusion_course.denoisers import (
 from diffusion_course.edits import load_drawing
 from diffusion_course.imageio import load_image, load_photo, sample_photo
 from diffusion_course.sampling import sample
-from diffusion_course.unet import CourseUNet, _folder_fix
+from diffusion_course.unet import CourseUNet, folder_fix_hint
 
 WEIGHTS, CONFIG = "diffusion_pytorch_model.safetensors", "config.json"
 REFIT = r"(copy the folder again|train the model again)"        # the fix offered for a folder the user made
@@ -239,7 +239,7 @@ CASES = [
     Case("model files", "the text-to-image model with a truncated prompt table",
          lambda: load_pretrained(str(truncated("emoji-t2i", "prompts.safetensors", 5000, "table"))),
          ValueError, rf"prompt table .*prompts\.safetensors \(SafetensorError.*incomplete or damaged.*{REFIT}"),
-    Case("model files", "the fix offered for a damaged bundled model", lambda: _folder_fix(pretrained_dir() / "mnist-class-ddpm"),
+    Case("model files", "the fix offered for a damaged bundled model", lambda: folder_fix_hint(pretrained_dir() / "mnist-class-ddpm"),
          check=lambda fix: "reinstall" in fix and "pip install --force-reinstall" in fix),
     Case("model files", "a good copy of a bundled folder loads by path", lambda: load_pretrained(str(copy_model(tag="good"))),
          check=lambda den: isinstance(den, CourseDenoiser) and den.class_names[3] == "3" and den.T == 300),
