@@ -1,4 +1,4 @@
-"""Packaging for `diffusion_course`, read from nbdev's `settings.ini` (plain configparser: `pkg_resources` is gone from new setuptools)."""
+"""Packaging for `diffusion_course`, read from nbdev's `settings.ini` with configparser (no `pkg_resources`)."""
 import shlex
 from configparser import ConfigParser
 from pathlib import Path
@@ -9,7 +9,8 @@ cfg.read(Path(__file__).parent / "settings.ini", encoding="utf-8")
 cfg = cfg["DEFAULT"]
 req = lambda key: shlex.split(cfg.get(key, ""))
 licenses = {"apache2": ("Apache Software License 2.0", "OSI Approved :: Apache Software License")}
-statuses = ["1 - Planning", "2 - Pre-Alpha", "3 - Alpha", "4 - Beta", "5 - Production/Stable", "6 - Mature", "7 - Inactive"]
+statuses = ["1 - Planning", "2 - Pre-Alpha", "3 - Alpha", "4 - Beta", "5 - Production/Stable", "6 - Mature",
+            "7 - Inactive"]
 py_versions = ["3.10", "3.11", "3.12", "3.13"]
 lic = licenses[cfg["license"]]
 readme = Path(__file__).parent / "README.md"
@@ -35,7 +36,9 @@ setup(
     include_package_data=True,
     package_data={"diffusion_course": ["pretrained/*/*", "assets/*", "assets/*/*"]},
     install_requires=req("requirements"),
-    extras_require={"dev": req("dev_requirements"), "jupyter": req("jupyter_requirements"), "if": req("if_requirements")},
-    entry_points={"console_scripts": cfg.get("console_scripts", "").split(), "nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
+    extras_require={"dev": req("dev_requirements"), "jupyter": req("jupyter_requirements"),
+                    "if": req("if_requirements")},
+    entry_points={"console_scripts": cfg.get("console_scripts", "").split(),
+                  "nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
     zip_safe=False,
 )

@@ -19,13 +19,15 @@ import torchvision
 DATASETS = {"mnist": torchvision.datasets.MNIST, "fashion": torchvision.datasets.FashionMNIST}
 CLASS_NAMES = {
     "mnist": [str(i) for i in range(10)],
-    "fashion": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+    "fashion": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
 }
 
 # %% ../nbs/00_data.ipynb #dfc6c7fe
 def cache_dir() -> Path:
     "Writable folder for decompressed data and downloads (`DIFFUSION_COURSE_CACHE` or `~/.cache/diffusion_course`)."
-    d = os.environ.get("DIFFUSION_COURSE_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "diffusion_course"
+    xdg = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    d = os.environ.get("DIFFUSION_COURSE_CACHE") or xdg / "diffusion_course"
     return Path(d).expanduser()
 
 # %% ../nbs/00_data.ipynb #6ed1afdb
@@ -58,7 +60,8 @@ def _decompress_to(src: Path, dst: Path, cls) -> Path:
 
 # %% ../nbs/00_data.ipynb #759801c6
 def _check_name(dataset: str) -> str:
-    if not isinstance(dataset, str): raise TypeError(f"dataset must be a name such as 'mnist', got {dataset!r} ({type(dataset).__name__}).")
+    if not isinstance(dataset, str):
+        raise TypeError(f"dataset must be a name such as 'mnist', got {dataset!r} ({type(dataset).__name__}).")
     key = dataset.lower().replace("-", "").replace("_", "")
     key = {"fashionmnist": "fashion"}.get(key, key)
     if key not in DATASETS: raise ValueError(f"Unknown dataset {dataset!r}: expected one of {sorted(DATASETS)}.")
@@ -74,8 +77,8 @@ def data_root(dataset="mnist", root=None, download=True) -> Path:
         if _has_files(cand, cls, ".gz"):
             return _decompress_to(cand, cache_dir() / "data", cls)  # never write into a source folder
         have = [f for f in files if (_raw(cand, cls) / f).exists() or (_raw(cand, cls) / f"{f}.gz").exists()]
-        tried.append(f"  {cand}  ({why}): " + ("no such folder" if not cand.is_dir() else
-                                               f"only {have} in {cls.__name__}/raw/" if have else f"no {cls.__name__}/raw/ files"))
+        found = f"only {have} in {cls.__name__}/raw/" if have else f"no {cls.__name__}/raw/ files"
+        tried.append(f"  {cand}  ({why}): " + ("no such folder" if not cand.is_dir() else found))
     if download and root is None and not os.environ.get("DIFFUSION_COURSE_DATA"):
         dst = cache_dir() / "data"
         try:
@@ -84,8 +87,9 @@ def data_root(dataset="mnist", root=None, download=True) -> Path:
         except Exception as e: tried.append(f"  download into {dst} failed: {type(e).__name__}: {e}")
     raise FileNotFoundError(
         f"Could not find the {cls.__name__} files. Looked in:\n" + "\n".join(tried) +
-        f"\nFix: put the four IDX files ({', '.join(files)}; each .gz or uncompressed) in <root>/{cls.__name__}/raw/ and pass "
-        "`root=<root>` or set DIFFUSION_COURSE_DATA=<root>; or, with neither set, connect to the internet so torchvision downloads them.")
+        f"\nFix: put the four IDX files ({', '.join(files)}; each .gz or uncompressed) in <root>/{cls.__name__}/raw/ "
+        "and pass `root=<root>` or set DIFFUSION_COURSE_DATA=<root>; or, with neither set, connect to the internet so "
+        "torchvision downloads them.")
 
 # %% ../nbs/00_data.ipynb #fc9e74a7
 def dataset(name="mnist", train=True, root=None, transform=None, download=True):
@@ -93,10 +97,11 @@ def dataset(name="mnist", train=True, root=None, transform=None, download=True):
     cls = DATASETS[_check_name(name)]
     folder = data_root(name, root, download)
     try: return cls(folder, train=train, transform=transform, download=False)
-    except (AssertionError, ValueError, RuntimeError, OSError) as e:    # torchvision's reader: files of the wrong size or kind
-        raise ValueError(f"Cannot read the {cls.__name__} files in {_raw(folder, cls)} ({type(e).__name__}{': ' + str(e)[:120] if str(e) else ''}): they are "
-                         "damaged or incomplete. Replace them with the official files (copy them again, or delete them and let "
-                         "torchvision download them).") from None
+    except (AssertionError, ValueError, RuntimeError, OSError) as e:    # torchvision's reader: wrong size or kind
+        why = type(e).__name__ + (f": {str(e)[:120]}" if str(e) else "")
+        raise ValueError(f"Cannot read the {cls.__name__} files in {_raw(folder, cls)} ({why}): they are damaged "
+                         "or incomplete. Replace them with the official files (copy them again, or delete them and "
+                         "let torchvision download them).") from None
 
 # %% ../nbs/00_data.ipynb #9324162e
 @lru_cache(maxsize=8)

@@ -58,14 +58,16 @@ def outcome(case: Case) -> tuple:
               and re.search(case.match, line, re.I) is not None)
         return ok, f"exit {code}: {line}"
     if case.error is not None: return False, f"no error (expected {case.error.__name__})"
-    if case.check is not None and not case.check(result): return False, f"worked, but the result is wrong: {_short(result)}"
+    if case.check is not None and not case.check(result):
+        return False, f"worked, but the result is wrong: {_short(result)}"
     return True, f"works: {_short(result)}"
 
 
 def _short(result) -> str:
     import torch
     if isinstance(result, torch.Tensor):
-        return f"tensor {tuple(result.shape)} in [{result.min():.3g}, {result.max():.3g}]" if result.numel() else "empty tensor"
+        if not result.numel(): return "empty tensor"
+        return f"tensor {tuple(result.shape)} in [{result.min():.3g}, {result.max():.3g}]"
     return repr(result)[:100]
 
 

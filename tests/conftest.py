@@ -1,4 +1,4 @@
-"""Fixtures shared by the test files, and `tools/` on the import path (the browser check uses `tools/browser_utils.py`)."""
+"""Fixtures shared by the test files; `tools/` on the import path (the browser check uses tools/browser_utils.py)."""
 import sys
 from pathlib import Path
 

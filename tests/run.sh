@@ -79,8 +79,8 @@ done_step
 
 # ---------------------------------------------------------------------------------------------------------------------
 step d "ruff: no unused imports, no line over 120 characters (pyproject.toml [tool.ruff])"
-ruff check --no-cache . \
-    || fail "ruff found problems (listed above): fix them in the notebooks (never the exported modules), then \`nbdev_export\`; see \`ruff check .\`"
+python tools/lint.py \
+    || fail "ruff found problems (listed above): fix them in the notebooks (never the exported modules), then \`nbdev_export\`; re-check with \`python tools/lint.py\`"
 done_step
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -35,7 +35,8 @@ def site():
     "(driver, server, exporter, pages folder): one Chromium and one localhost server for all pages."
     chromium, chromedriver = bu.find_chromium()
     if not (chromium and chromedriver):
-        pytest.skip(f"Chromium cannot run here (chromium: {chromium or 'missing'}, chromedriver: {chromedriver or 'missing'}): "
+        pytest.skip(f"Chromium cannot run here (chromium: {chromium or 'missing'}, "
+                    f"chromedriver: {chromedriver or 'missing'}): "
                     "`apt-get install -y chromium chromium-driver` to run the browser check")
     bu.fetch_assets()
     with tempfile.TemporaryDirectory() as pages, tempfile.TemporaryDirectory() as profile, bu.PageServer(pages) as srv:
@@ -46,7 +47,8 @@ def site():
 
 def page_problems(site, nb_path):
     drv, srv, exporter, pages = site
-    return bu.widget_state_problems(nb_path) + bu.check_page(drv, srv.url(bu.notebook_to_page(nb_path, pages, exporter)))
+    page = srv.url(bu.notebook_to_page(nb_path, pages, exporter))
+    return bu.widget_state_problems(nb_path) + bu.check_page(drv, page)
 
 
 @pytest.mark.parametrize("nb", NBS, ids=nb_id)
@@ -75,7 +77,7 @@ def _explorer(**kw):
 
 
 def _widget_nb(widget, save_state=True):
-    "A notebook with one output showing `widget`, and (unless `save_state` is False) the widget state Jupyter would save."
+    "A notebook with one output showing `widget`, and (unless `save_state` is False) the widget state Jupyter saves."
     from ipywidgets.embed import dependency_state
     out = new_output("display_data", {"text/plain": repr(widget), "application/vnd.jupyter.widget-view+json":
                                       {"model_id": widget.model_id, "version_major": 2, "version_minor": 0}})
@@ -87,7 +89,8 @@ def _widget_nb(widget, save_state=True):
 
 
 def _html_nb(html):
-    return new_notebook(cells=[new_code_cell("page", outputs=[new_output("display_data", {"text/html": html, "text/plain": "page"})])])
+    out = new_output("display_data", {"text/html": html, "text/plain": "page"})
+    return new_notebook(cells=[new_code_cell("page", outputs=[out])])
 
 
 def _unlinked():
@@ -106,9 +109,12 @@ CASES = {  # name: (notebook maker, a phrase the report must contain; None: no p
     "working html explorer": (lambda: _html_nb(_explorer().to_html().data), None),
     "slider not linked to the frames": (_unlinked, "moving the slider one step did not change"),
     "html explorer without its script": (_html_without_js, "moving the slider one step did not change"),
-    "two frames visible": (lambda: _html_nb(_explorer().to_html().data.replace('class="dcx-frame" hidden', 'class="dcx-frame"', 1)), "2 frames visible"),
+    "two frames visible": (lambda: _html_nb(_explorer().to_html().data.replace('class="dcx-frame" hidden',
+                                                                                'class="dcx-frame"', 1)),
+                           "2 frames visible"),
     "no saved widget state": (lambda: _widget_nb(_explorer(), save_state=False), "no saved widget state"),
-    "broken image": (lambda: new_notebook(cells=[new_markdown_cell('<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUg==">')]),
+    "broken image": (lambda: new_notebook(cells=[new_markdown_cell(
+                         '<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUg==">')]),
                      "1 image(s) did not load"),
     "javascript error": (lambda: _html_nb("<script>no_such_function()</script>"), "SEVERE"),
     "missing file": (lambda: _html_nb('<script src="no_such_file.js"></script>'), "SEVERE"),

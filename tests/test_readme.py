@@ -1,4 +1,4 @@
-"""README.md is kept in step with nbs/index.ipynb by hand (`nbdev_readme` needs Quarto): their quickstarts must agree."""
+"""README.md is kept in step with nbs/index.ipynb by hand (`nbdev_readme` needs Quarto): the quickstarts agree."""
 import json
 import re
 from pathlib import Path

@@ -18,7 +18,8 @@ def sidebar_files(items):
 
 
 def sidebar():
-    return list(sidebar_files(yaml.safe_load((NBS / "sidebar.yml").read_text(encoding="utf-8"))["website"]["sidebar"]["contents"]))
+    config = yaml.safe_load((NBS / "sidebar.yml").read_text(encoding="utf-8"))
+    return list(sidebar_files(config["website"]["sidebar"]["contents"]))
 
 
 def test_sidebar_entries_exist():

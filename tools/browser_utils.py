@@ -50,8 +50,9 @@ def fetch_assets(root=ASSETS):
     if not missing: return root
     npm = shutil.which("npm")
     if npm is None:
-        raise RuntimeError(f"The browser check needs local copies of {missing} in {root}, and npm is not installed to "
-                           "fetch them: `apt-get install -y npm` (or install Node.js), then `python tools/browser_utils.py`.")
+        raise RuntimeError(f"The browser check needs local copies of {missing} in {root}, and npm is not installed "
+                           "to fetch them: `apt-get install -y npm` (or install Node.js), then "
+                           "`python tools/browser_utils.py`.")
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         r = subprocess.run([npm, "pack", "--silent", *missing], cwd=tmp, capture_output=True, text=True)
@@ -87,7 +88,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
 
 class PageServer:
-    "A localhost HTTP server (a daemon thread) for a folder of pages plus the npm assets: `with PageServer(d) as s: s.url(...)`."
+    "A localhost HTTP server (daemon thread) for a folder of pages and the npm assets: `with PageServer(d) as s: ...`."
     def __init__(self, pages, assets=ASSETS):
         self.pages, self.assets = Path(pages).resolve(), Path(assets).resolve()
         handler = functools.partial(_Handler, pages=self.pages, assets=self.assets)
@@ -202,20 +203,23 @@ def check_explorer(driver, root, name="explorer"):
     if not (slider and play): return [f"{name}: no slider or no Play button found"]
     problems = []
     slider[0].send_keys(Keys.ARROW_RIGHT)
-    if not _changed(driver, root, shown[0]): problems.append(f"{name}: moving the slider one step did not change the visible frame")
+    if not _changed(driver, root, shown[0]):
+        problems.append(f"{name}: moving the slider one step did not change the visible frame")
     shown = js(driver, JS_VISIBLE_FRAMES, root)
     play[0].click()
-    if not _changed(driver, root, shown[0] if shown else ""): problems.append(f"{name}: pressing Play did not change the visible frame")
+    if not _changed(driver, root, shown[0] if shown else ""):
+        problems.append(f"{name}: pressing Play did not change the visible frame")
     play[0].click()  # pause again
     return problems
 
 
 def widget_state_problems(nb_path):
-    "Outputs showing widgets whose models are not in the notebook's saved widget state (such outputs show only text on a page)."
+    "Outputs showing widgets whose models are not in the notebook's saved widget state (they show only text on a page)."
     nb = json.loads(Path(nb_path).read_text(encoding="utf-8"))
     state = nb["metadata"].get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
-    views = [o["data"]["application/vnd.jupyter.widget-view+json"]["model_id"] for c in nb["cells"] for o in c.get("outputs", [])
-             if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    view = "application/vnd.jupyter.widget-view+json"
+    outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]
+    views = [o["data"][view]["model_id"] for o in outputs if view in o.get("data", {})]
     missing = [v for v in views if v not in state]
     if not missing: return []
     return [f"{len(missing)} of {len(views)} widget output(s) have no saved widget state"
@@ -224,7 +228,7 @@ def widget_state_problems(nb_path):
 
 
 def check_page(driver, url, widget_timeout=20):
-    "Open `url` and list what is wrong: widgets not rendered, images not loaded, explorers that do not respond, console errors."
+    "Open `url` and list what is wrong: widgets not rendered, images not loaded, dead explorers, console errors."
     severe_log(driver)  # forget what an earlier page logged late
     driver.get(url)
     problems = []
