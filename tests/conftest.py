@@ -7,7 +7,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 
-from diffusion_course.denoisers import CourseDenoiser, tiny_if_denoiser  # noqa: E402
+from diffusion_course.deepfloyd import tiny_if_denoiser  # noqa: E402
+from diffusion_course.denoisers import CourseDenoiser  # noqa: E402
 from diffusion_course.unet import CourseUNet  # noqa: E402
 
 

@@ -1,42 +1,87 @@
-"The command line: sample, eval and bench on a tiny saved model, and their errors."
+"The command line: sample, eval and bench on a tiny saved model, `--help` for every command, and their errors."
 import os
+import resource
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
-from diffusion_course.unet import CourseUNet
+COMMANDS = ["tour", "sample", "train", "eval", "bench"]
 
 
 def _cli(*args, cwd=None):
-    env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
-    return subprocess.run([sys.executable, "-m", "diffusion_course", *args], capture_output=True, text=True, env=env, cwd=cwd)
+    env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", MPLBACKEND="Agg")
+    return subprocess.run([sys.executable, "-m", "diffusion_course", *map(str, args)], capture_output=True, text=True,
+                          env=env, cwd=cwd)
 
 
-def test_sample_writes_a_deterministic_grid(tiny_model, tmp_path):
+def _sample(model, out, *args):
+    return _cli("sample", "--model", model, "--sampler", "ddim", "--steps", 5, "--out", out, *args)
+
+
+def test_sample_writes_a_deterministic_labelled_grid(tiny_model, tmp_path):
     outs = []
     for i in range(2):
-        out = tmp_path / f"s{i}.png"
-        r = _cli("sample", "--model", str(tiny_model), "--prompts", "7", "3", "", "--sampler", "ddim", "--steps", "5", "--out", str(out))
+        r = _sample(tiny_model, tmp_path / f"s{i}.png", "--prompts", "7", "3", "")
         assert r.returncode == 0, r.stderr
-        outs.append(out.read_bytes())
+        outs.append((tmp_path / f"s{i}.png").read_bytes())
     assert outs[0] == outs[1], "the same seed must give the same image file"
-    r = _cli("sample", "--model", str(tiny_model), "--prompts", "7", "--sampler", "ddim", "--steps", "5", "--seed", "1", "--out", str(tmp_path / "s2.png"))
+    r = _sample(tiny_model, tmp_path / "s2.png", "--prompts", "7", "3", "", "--seed", 1)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "s2.png").read_bytes() != outs[0], "another seed must give other images"
 
 
+def test_sample_writes_tensors_with_n_per_prompt(tiny_model, tmp_path):
+    for suffix in (".npy", ".pt"):
+        r = _sample(tiny_model, tmp_path / f"x{suffix}", "--prompts", "7", "3", "--n", 3)
+        assert r.returncode == 0, r.stderr
+    x, t = np.load(tmp_path / "x.npy"), torch.load(tmp_path / "x.pt")
+    assert x.shape == (6, 1, 28, 28) and 0 <= x.min() and x.max() <= 1
+    assert np.array_equal(x, t.numpy()), ".npy and .pt hold the same samples"
+    one = _sample(tiny_model, tmp_path / "one.npy", "--prompts", "7")
+    assert one.returncode == 0 and np.allclose(np.load(tmp_path / "one.npy")[0], x[0], atol=1e-4), (
+        "image 0 depends only on the seed, not on how many images are asked for (up to float rounding)")
+
+
+def test_sample_bundled_text_model(tmp_path):
+    r = _cli("sample", "--model", "emoji-t2i", "--prompt", "a red apple", "--steps", 2, "--out", tmp_path / "a.png")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "a.png").stat().st_size > 0
+
+
 def test_eval_reports_accuracy(tiny_model):
-    r = _cli("eval", "--model", str(tiny_model), "--n-per-class", "1", "--sampler", "ddim", "--steps", "3")
+    r = _cli("eval", "--model", tiny_model, "--n-per-class", 1, "--sampler", "ddim", "--steps", 3)
     assert r.returncode == 0, r.stderr
     assert "sample accuracy" in r.stdout and "per class" in r.stdout
 
 
 def test_bench_sample_prints_ratios(tiny_model):
-    r = _cli("bench", "sample", "--quick", "--model", str(tiny_model))
+    r = _cli("bench", "sample", "--quick", "--model", tiny_model)
     assert r.returncode == 0, r.stderr
     assert "×1.00" in r.stdout and "ddim, 10 steps" in r.stdout
+
+
+@pytest.mark.parametrize("cmd", [None, *COMMANDS])
+def test_help_is_clear(cmd):
+    r = _cli(*([cmd] if cmd else []), "--help")
+    assert r.returncode == 0 and r.stdout.startswith("usage: diffusion-course"), r.stderr
+    if cmd is None: assert all(c in r.stdout for c in COMMANDS) and "Start with `diffusion-course tour`" in r.stdout
+    if cmd == "tour": assert all(f in r.stdout for f in ("--out", "--fast", "--seed", "--device", "--open"))
+    if cmd == "sample": assert all(f in r.stdout for f in ("--model", "--prompt", "--n ", "--guidance", ".npy"))
+
+
+def test_help_starts_fast_without_torch():
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "diffusion_course", "--help"], capture_output=True,
+                       text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert r.returncode == 0, r.stderr
+    heavy = [m for m in ("torch", "diffusers", "matplotlib", "transformers") if f" {m}\n" in r.stderr]
+    assert not heavy, f"`diffusion-course --help` imports {heavy}: import them inside the commands"
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    assert cpu < 1.5, f"`diffusion-course --help` took {cpu:.2f} s of CPU time (at most 1.5 s)"
 
 
 def test_bad_model_is_one_readable_line():
@@ -52,4 +97,5 @@ def test_nan_guidance_is_one_line_and_debug_shows_the_traceback(tmp_path):
     assert r.stderr.startswith("diffusion-course sample: error: guidance=nan: expected a finite number")
     assert not (tmp_path / "x.png").exists(), "no all-black picture may be written"
     r = _cli("--debug", *args)
-    assert r.returncode != 0 and "Traceback (most recent call last)" in r.stderr and "ValueError: guidance=nan" in r.stderr
+    assert r.returncode != 0 and "Traceback (most recent call last)" in r.stderr
+    assert "ValueError: guidance=nan" in r.stderr

@@ -1,4 +1,4 @@
-"""Same seed, same pictures: every sampler and every edit is bit-identical on the CPU for a given seed, and seeds matter.
+"""Same seed, same pictures: every sampler and edit is bit-identical on the CPU for a given seed, and seeds matter.
 
 What is and is not bit-exact on the CPU:
 
@@ -100,4 +100,5 @@ def test_image_i_of_a_batch_matches_it_sampled_alone_up_to_rounding(models, name
     alone = torch.cat([sample(den, [p], sampler=sampler, steps=4, seed=seed + i) for i, p in enumerate(prompts)])
     diff = (batch - alone).abs().max().item()
     print(f"{name}/{sampler}: max |batch - alone| = {diff:.2e}")
-    assert diff <= bound, f"{name}/{sampler}: image i of a batch differs from it alone by {diff:.2e} (> {bound:g}): more than rounding"
+    assert diff <= bound, (f"{name}/{sampler}: image i of a batch differs from it alone by {diff:.2e} (> {bound:g}): "
+                           "more than rounding")

@@ -1,14 +1,13 @@
-"""Part A edits: SDEdit, inpainting, visual anagrams and hybrids keep their defining properties, on MNIST and tiny IF."""
+"""Part A edits: SDEdit, inpainting, visual anagrams and hybrids keep their defining properties (MNIST, tiny IF)."""
 import importlib.util
 
 import pytest
 import torch
 
-from diffusion_course.denoisers import CourseDenoiser, tiny_if_denoiser
-from diffusion_course.edits import drawings, inpaint, load_drawing, rect_mask, sdedit
+from diffusion_course.edits import inpaint, rect_mask, sdedit
+from diffusion_course.imageio import drawings, load_drawing
 from diffusion_course.hybrids import highpass, hybrid_blur, hybrid_estimate, hybrid_image, lowpass
 from diffusion_course.sampling import cfg_estimate, sample
-from diffusion_course.unet import CourseUNet
 from diffusion_course.views import Flip, Identity, Negate, PatchPermute, Rotate, anagram_estimate, visual_anagram
 
 torch.set_num_threads(1)
@@ -29,7 +28,7 @@ def test_inpainting_keeps_unmasked_pixels_forward_noised_at_every_step(which, co
         assert torch.equal(x[keep], known[keep])                       # unmasked pixels = the noised original
         if t_prev < 0:
             assert torch.equal(known, image)
-        else:                                                          # known = sqrt(ab) x0 + sqrt(1-ab) eps, eps ~ N(0, I)
+        else:  # known = sqrt(ab) x0 + sqrt(1-ab) eps, eps ~ N(0, I)
             ab = den.alphas_cumprod[t_prev]
             eps = (known - ab.sqrt() * image) / (1 - ab).sqrt()
             assert abs(eps.mean()) < 0.2 and 0.8 < eps.std() < 1.2
@@ -51,7 +50,8 @@ def test_rect_mask():
 def test_sdedit_is_deterministic_and_fair_across_i_start(course):
     x0 = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
     a = sdedit(course, x0, "3", i_start=5, guidance=5.0, seed=0, timesteps=course.timesteps(8))
-    torch.testing.assert_close(sdedit(course, x0, "3", i_start=5, guidance=5.0, seed=0, timesteps=course.timesteps(8)), a, atol=0, rtol=0)
+    torch.testing.assert_close(sdedit(course, x0, "3", i_start=5, guidance=5.0, seed=0,
+                                      timesteps=course.timesteps(8)), a, atol=0, rtol=0)
     # starting at the last index does a single step from a barely noised image: close to the input
     last = sdedit(course, x0, "3", i_start=7, guidance=5.0, seed=0, timesteps=course.timesteps(8))
     assert (last - x0).abs().max() < 0.1
@@ -96,7 +96,8 @@ def test_anagram_estimate_applies_cfg_per_view_and_inverts(course):
 
 def test_visual_anagram_with_identity_views_is_plain_cfg_sampling(course):
     a = visual_anagram(course, ["3", "3"], [Identity(), Identity()], n=2, guidance=5.0, steps=4, seed=0)
-    torch.testing.assert_close(a.clamp(-1, 1), sample(course, ["3", "3"], 5.0, steps=4, seed=0) * 2 - 1, atol=1e-4, rtol=0)
+    torch.testing.assert_close(a.clamp(-1, 1), sample(course, ["3", "3"], 5.0, steps=4, seed=0) * 2 - 1, atol=1e-4,
+                               rtol=0)
     with pytest.raises(ValueError, match="one prompt per view"):
         visual_anagram(course, ["6"], [Identity(), Flip()])
 
@@ -136,7 +137,8 @@ def test_hybrid_estimate_filters_cfg_estimates(course):
 
 def test_hybrid_with_one_prompt_is_plain_sampling(course, tif):
     a = hybrid_image(course, "5", "5", n=2, guidance=5.0, steps=4, seed=0)
-    torch.testing.assert_close(a.clamp(-1, 1), sample(course, ["5", "5"], 5.0, steps=4, seed=0) * 2 - 1, atol=1e-4, rtol=0)
+    torch.testing.assert_close(a.clamp(-1, 1), sample(course, ["5", "5"], 5.0, steps=4, seed=0) * 2 - 1, atol=1e-4,
+                               rtol=0)
     assert hybrid_image(tif, "a lithograph of a skull", "a lithograph of waterfalls", steps=2).shape == (1, 3, 32, 32)
 
 
@@ -150,4 +152,5 @@ def test_tiny_if_upsampler(tif):
     small = torch.rand(2, 3, 16, 16) * 2 - 1
     big = upsample(pipe, small, "a high quality photo", tif.prompts, steps=2, seed=1)
     assert big.shape == (2, 3, 32, 32) and big.abs().max() <= 1
-    torch.testing.assert_close(upsample(pipe, small, "a high quality photo", tif.prompts, steps=2, seed=1), big, atol=0, rtol=0)
+    torch.testing.assert_close(upsample(pipe, small, "a high quality photo", tif.prompts, steps=2, seed=1), big,
+                               atol=0, rtol=0)

@@ -1,5 +1,4 @@
-"Interrupted training loses nothing: a real SIGKILL, Ctrl-C, a full disk during a checkpoint, and a loss gone NaN (tiny sizes)."
-import dataclasses
+"Interrupted training loses nothing: a real SIGKILL, Ctrl-C, a callback, a full disk, a loss gone NaN (tiny sizes)."
 import errno
 import json
 import os
@@ -12,26 +11,24 @@ from pathlib import Path
 import pytest
 import torch
 
-from diffusion_course.trainer import get_preset, latest_checkpoint, train
+from diffusion_course.trainer import Callback, get_preset, latest_checkpoint, train
 from diffusion_course.unet import CourseUNet
+
+from cases_training import NanLossAt   # the same NaN injector the bad-input cases use
 
 TINY = dict(n_train=512, n_test=64, num_hiddens=8, batch_size=64, n_samples_per_class=1, sample_steps=2, T=20)
 EXACT = ("step_loss", "train_loss", "test_loss", "lr")       # everything in history.json but the wall-clock seconds
 
-# A training run in its own process. With a delay, every loss evaluation sleeps first, so an epoch lasts long enough
-# for the kill to land inside it; sleeping changes no number.
+# A training run in its own process. With a delay, a callback sleeps after every optimiser step, so an epoch lasts
+# long enough for the kill to land inside it; sleeping changes no number.
 SCRIPT = """
 import sys, time
-import diffusion_course.trainer as T
+from diffusion_course.trainer import Callback, get_preset, train
 out, resume, delay = sys.argv[1], sys.argv[2] == "resume", float(sys.argv[3])
-if delay:
-    real = T._loss_fn
-    def slow(cfg):
-        f = real(cfg)
-        return lambda *a: (time.sleep(delay), f(*a))[1]
-    T._loss_fn = slow
-cfg = T.get_preset("class-ddpm", epochs=3, **{tiny})
-T.train(cfg, out=out, resume=resume, progress=False)
+class Slow(Callback):
+    def after_step(self, learn): time.sleep(delay)
+cfg = get_preset("class-ddpm", epochs=3, **{tiny})
+train(cfg, out=out, resume=resume, progress=False, callbacks=[Slow()] if delay else [])
 """.format(tiny=TINY)
 
 
@@ -50,7 +47,8 @@ def _train(out, resume=False, delay=0.0):
 def _wait_for(pred, proc, timeout=300):
     t0 = time.time()
     while not pred():
-        assert proc.poll() is None, f"the run ended early (exit {proc.returncode}): {proc.stderr.read() if proc.stderr else ''}"
+        err = proc.stderr.read() if proc.poll() is not None and proc.stderr else ""
+        assert proc.poll() is None, f"the run ended early (exit {proc.returncode}): {err}"
         assert time.time() - t0 < timeout, "timed out waiting for the first checkpoint"
         time.sleep(0.01)
 
@@ -90,14 +88,16 @@ def test_sigkill_mid_epoch_then_resume_is_exact(tmp_path):
     assert not (killed / "model").exists(), "a killed run has no final model"
     r = _train(killed, resume=True)
     assert "Resuming" in r.stdout and "from epoch_0001" in r.stdout
-    assert sorted(p.name for p in (killed / "checkpoints").iterdir()) == ["epoch_0002", "epoch_0003"], "no temporaries left behind"
+    left = sorted(p.name for p in (killed / "checkpoints").iterdir())
+    assert left == ["epoch_0002", "epoch_0003"], "no temporaries left behind"
     _assert_same_run(straight, killed)
 
 
 def test_ctrl_c_is_one_line_and_resumable(tmp_path):
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "diffusion_course", "train", "--preset", "single-step", "--epochs", "3", "--n-train", "512",   # cheap per-epoch grids
-           "--n-test", "64", "--num-hiddens", "8", "--batch-size", "64", "--quiet", "--out", str(out)]
+    cmd = [sys.executable, "-m", "diffusion_course", "train", "--preset", "single-step",     # cheap per-epoch grids
+           "--epochs", "3", "--n-train", "512", "--n-test", "64", "--num-hiddens", "8", "--batch-size", "64", "--quiet",
+           "--out", str(out)]
     p = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for(lambda: latest_checkpoint(out) is not None, p)
@@ -107,7 +107,8 @@ def test_ctrl_c_is_one_line_and_resumable(tmp_path):
         if p.poll() is None: p.kill()
     if p.returncode == 0: pytest.skip("the run finished before Ctrl-C arrived")
     assert p.returncode == 130, err
-    assert err.strip() == "diffusion-course train: error: interrupted (finished epochs are saved: add --resume to continue)", err
+    expected = "diffusion-course train: error: interrupted (finished epochs are saved: add --resume to continue)"
+    assert err.strip() == expected, err
     r = subprocess.run(cmd + ["--resume"], env=_env(), capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     assert latest_checkpoint(out).name == "epoch_0003" and (out / "model" / "config.json").exists()
@@ -133,7 +134,8 @@ def test_full_disk_during_a_checkpoint_keeps_the_previous_one(tmp_path, monkeypa
     with pytest.raises(OSError, match="No space left on device"):
         train(cfg, out=run, progress=False)
     monkeypatch.undo()
-    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["epoch_0001"], "no half-written checkpoint may remain"
+    left = sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert left == ["epoch_0001"], "no half-written checkpoint may remain"
     ck = latest_checkpoint(run)
     CourseUNet.from_pretrained(ck / "model")                             # the previous checkpoint loads
     assert torch.load(ck / "state.pt", weights_only=False)["epoch"] == 1
@@ -145,25 +147,40 @@ def test_full_disk_during_a_checkpoint_keeps_the_previous_one(tmp_path, monkeypa
 def test_full_disk_in_the_cli_is_one_line(tmp_path, monkeypatch):
     from bad_inputs import run_cli
     monkeypatch.setattr(torch, "save", _full_disk_on_call(1))
-    code, _, err = run_cli("train", "--preset", "single-step", "--epochs", 1, "--n-train", 128, "--n-test", 32, "--num-hiddens", 8,
-                           "--batch-size", 64, "--quiet", "--out", tmp_path / "run")
-    assert code == 2 and len(err.strip().splitlines()) == 1 and "No space left on device" in err and "Traceback" not in err, err
+    code, _, err = run_cli("train", "--preset", "single-step", "--epochs", 1, "--n-train", 128, "--n-test", 32,
+                           "--num-hiddens", 8, "--batch-size", 64, "--quiet", "--out", tmp_path / "run")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "No space left on device" in err and "Traceback" not in err, err
     assert latest_checkpoint(tmp_path / "run") is None
 
 
-def test_nan_loss_stops_with_the_last_good_checkpoint(tmp_path, monkeypatch):
-    import diffusion_course.trainer as T
-    real = T._loss_fn
-    def nan_at_step_11(cfg):                                             # 8 steps per epoch: epoch 2, step 3
-        f, calls = real(cfg), [0]
-        def loss(*a):
-            calls[0] += 1
-            return f(*a) * (float("nan") if calls[0] == 11 else 1.0)
-        return loss
-    monkeypatch.setattr(T, "_loss_fn", nan_at_step_11)
+
+
+class StopAfter(Callback):
+    "Raise KeyboardInterrupt (a Ctrl-C) after `n` optimiser steps."
+    def __init__(self, n): self.n, self.steps = n, 0
+    def after_step(self, learn):
+        self.steps += 1
+        if self.steps == self.n: raise KeyboardInterrupt
+
+
+def test_a_callback_interrupts_mid_epoch_and_the_resume_is_exact(tmp_path):
     cfg = get_preset("class-ddpm", epochs=3, **TINY)
-    with pytest.raises(FloatingPointError, match=r"epoch 2, step 3: loss = nan; the last good checkpoint, epoch_0001, is kept"):
-        train(cfg, out=tmp_path, progress=False)
+    straight, run = tmp_path / "straight", tmp_path / "run"
+    train(cfg, out=straight, progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, out=run, progress=False, callbacks=[StopAfter(8 + 3)])    # 8 steps per epoch: epoch 2, step 3
+    assert latest_checkpoint(run).name == "epoch_0001" and not (run / "model").exists()
+    assert len(json.loads((run / "history.json").read_text())["train_loss"]) == 1
+    train(cfg, out=run, resume=True, progress=False)
+    _assert_same_run(straight, run)
+
+
+def test_nan_loss_stops_with_the_last_good_checkpoint(tmp_path):
+    cfg = get_preset("class-ddpm", epochs=3, **TINY)
+    msg = r"epoch 2, step 3: loss = nan; the last good checkpoint, epoch_0001, is kept"
+    with pytest.raises(FloatingPointError, match=msg):
+        train(cfg, out=tmp_path, progress=False, callbacks=[NanLossAt(8 + 3)])   # 8 steps per epoch: epoch 2, step 3
     assert latest_checkpoint(tmp_path).name == "epoch_0001"
     state = torch.load(latest_checkpoint(tmp_path) / "state.pt", weights_only=False)
     assert state["epoch"] == 1
@@ -183,7 +200,8 @@ def test_nan_weights_are_never_checkpointed(tmp_path, monkeypatch):
             with torch.no_grad(): next(p for g in self.param_groups for p in g["params"]).fill_(float("nan"))
         return out
     monkeypatch.setattr(torch.optim.Adam, "step", poisoned_step)
-    with pytest.raises(FloatingPointError, match=r"epoch 2, step 8: weights or test loss \(nan\) not finite; the last good checkpoint, epoch_0001"):
+    msg = r"epoch 2, step 8: weights or test loss \(nan\) not finite; the last good checkpoint, epoch_0001"
+    with pytest.raises(FloatingPointError, match=msg):
         train(get_preset("class-ddpm", epochs=3, **TINY), out=tmp_path, progress=False)
     assert latest_checkpoint(tmp_path).name == "epoch_0001"
 
@@ -194,7 +212,7 @@ def test_t2i_nan_loss_stops_with_the_last_good_checkpoint(tmp_path, monkeypatch)
     real, calls = TT.t2i_loss, [0]
     def loss(*a):
         calls[0] += 1
-        return real(*a) * (float("nan") if calls[0] == 5 + 2 else 1.0)   # 40 images / 8 = 5 steps per epoch (and one fixed_loss)
+        return real(*a) * (float("nan") if calls[0] == 5 + 2 else 1.0)   # 40 images / 8 = 5 steps/epoch, 1 fixed_loss
     monkeypatch.setattr(TT, "t2i_loss", loss)
     cfg = T2IConfig(channels=(8, 16, 16), epochs=2, batch_size=8, limit=8, sample_steps=3, warmup_steps=2)
     with pytest.raises(FloatingPointError, match=r"epoch 2, step 1: loss = nan; the last good checkpoint, epoch_0001"):

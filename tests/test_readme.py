@@ -46,3 +46,13 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     runs = [l for l in ci.splitlines() if not l.lstrip().startswith(("#", "echo"))]
     assert any(QUICKSTART[1] in l for l in runs), f".ci/run must run the README's test command `{QUICKSTART[1]}`"
+
+
+def test_module_map_is_current():
+    "README's module map is what tools/module_map.py draws from the code now (and the code has no import cycle)."
+    import module_map   # tools/ is on the path (tests/conftest.py)
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"\*\*Module map\.\*\*.*?```text\n(.*?)\n```", text, flags=re.S)
+    assert found, "README.md has no **Module map.** paragraph with a ```text block"
+    stale = "README's module map is stale: paste the output of `python tools/module_map.py`"
+    assert found.group(1) == module_map.draw(), stale

@@ -1,4 +1,4 @@
-"""Cross-checks of `NoiseSchedule` and `forward` against diffusers' `DDPMScheduler`, their failure modes, and `load_image` inputs."""
+"""`NoiseSchedule` and `forward` cross-checked against diffusers' `DDPMScheduler`, their failure modes, `load_image`."""
 import numpy as np
 import pytest
 import torch
@@ -12,7 +12,8 @@ TOL = 1e-6
 # (our schedule, the diffusers scheduler it must reproduce): Part B's linear T=300 and DeepFloyd IF's cosine T=1000
 CASES = {
     "linear300": (lambda: dc.NoiseSchedule.linear(T=300, beta_start=1e-4, beta_end=0.02),
-                  lambda: DDPMScheduler(num_train_timesteps=300, beta_start=1e-4, beta_end=0.02, beta_schedule="linear")),
+                  lambda: DDPMScheduler(num_train_timesteps=300, beta_start=1e-4, beta_end=0.02,
+                                        beta_schedule="linear")),
     "cosine1000": (lambda: dc.NoiseSchedule.cosine(T=1000),
                    lambda: DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2")),
 }
@@ -89,7 +90,8 @@ def test_forward_deterministic_with_generator():
 @pytest.mark.parametrize("t, match", [
     (300, "out of range"), (-1, "out of range"), (torch.tensor([0, 300]), "out of range"),
     (1.5, "integer"), (torch.tensor([1.0, 2.0]), "integer"),
-    (torch.tensor([1, 2, 3]), "one timestep per image"), (torch.zeros(2, 2, dtype=torch.long), "one timestep per image"),
+    (torch.tensor([1, 2, 3]), "one timestep per image"),
+                                      (torch.zeros(2, 2, dtype=torch.long), "one timestep per image"),
 ])
 def test_bad_t_raises_clear_error(t, match):
     s = dc.NoiseSchedule.linear(T=300)
@@ -142,7 +144,8 @@ def test_load_image_grey_and_sizes(photo):
     g3 = dc.load_image(photo.convert("L"))
     assert torch.equal(g3[:, 0], g3[:, 1]) and torch.equal(g3[:, 1], g3[:, 2])
     _check(dc.load_image(np.asarray(photo.convert("L"))), 3, 64)          # (H, W) array
-    wide = np.zeros((20, 100), dtype=np.uint8); wide[:, 45:55] = 255        # already 20 high: only the center crop (cols 40..59) acts
+    # already 20 high: only the center crop (cols 40..59) acts
+    wide = np.zeros((20, 100), dtype=np.uint8); wide[:, 45:55] = 255
     x = dc.load_image(wide, size=20, channels=1)
     assert x.shape == (1, 1, 20, 20) and x.min() == -1 and x.max() == 1 and x[0, 0, :, 0].max() < -0.9
     assert dc.load_image(photo, size=None).shape == (1, 3, 600, 512)

@@ -1,4 +1,5 @@
-"The text-to-image pieces at tiny size: the emoji data builder, the MiniLM encoder, TextUNet through every Part A function, the CLI."
+"""The text-to-image pieces at tiny size: the emoji data builder, the MiniLM encoder, TextUNet through every Part A
+function, the CLI."""
 import json
 import os
 import subprocess
@@ -27,12 +28,14 @@ def _fake_node_modules(root):
     for style, (pkg, *_) in emoji.EMOJI_SETS.items():
         d = root / pkg; d.mkdir(parents=True)
         icons = {"rocket": {"body": SQUARE.format(x=2, c="#f00")}, "snowman": {"body": SQUARE.format(x=6, c="#00f")},
-                 "waving-hand": {"body": SQUARE.format(x=4, c="#0f0")}, "waving-hand-dark": {"body": SQUARE.format(x=4, c="#000")},
+                 "waving-hand": {"body": SQUARE.format(x=4, c="#0f0")},
+                 "waving-hand-dark": {"body": SQUARE.format(x=4, c="#000")},
                  "flag-germany": {"body": SQUARE.format(x=1, c="#ff0")}, "old-rocket": {"body": "", "hidden": True}}
         (d / "icons.json").write_text(json.dumps({"prefix": style, "icons": icons, "width": 16, "height": 16}))
         (d / "chars.json").write_text(json.dumps({"1f680": "rocket", "2603": "snowman"}))
     lib = root / "emojilib" / "dist"; lib.mkdir(parents=True)
-    (lib / "emoji-en-US.json").write_text(json.dumps({"🚀": ["rocket", "launch", "outer_space"], "☃": ["snowman", "winter"]}))
+    keywords = {"🚀": ["rocket", "launch", "outer_space"], "☃": ["snowman", "winter"]}
+    (lib / "emoji-en-US.json").write_text(json.dumps(keywords))
     return root
 
 
@@ -47,7 +50,7 @@ def test_builder_drops_variants_renders_on_white_and_averages_to_32(tmp_path):
     assert (x64[:, :, 0, 0] == 255).all()                                       # transparent corner -> white
     np.testing.assert_allclose(x32, x64.reshape(15, 3, 32, 2, 32, 2).mean((3, 5)), atol=0.5)
     i = d.names.index("rocket")
-    assert tuple(d.images[i, :, 16, 8].tolist()) == (255, 0, 0)                 # the red square sits where the SVG put it
+    assert tuple(d.images[i, :, 16, 8].tolist()) == (255, 0, 0)                 # the red square is where the SVG put it
     assert d.keywords["rocket"] == ["launch", "outer space"] and d.keywords["waving-hand"] == []
     assert not list(tmp_path.glob("*.tmp*"))                                    # written atomically
 
@@ -70,7 +73,8 @@ def test_checksums_and_missing_npm_give_clear_errors(tmp_path, monkeypatch):
 
 def test_captions_and_caption_dropout():
     caps = emoji.emoji_captions("ice-cream", "fluent-3d", ["dessert", "ice cream", "sweet", "cold"])
-    assert caps == ["ice cream", "an ice cream", "an emoji of an ice cream", "an ice cream, 3d style", "ice cream: dessert, sweet, cold"]
+    assert caps == ["ice cream", "an ice cream", "an emoji of an ice cream", "an ice cream, 3d style",
+                    "ice cream: dessert, sweet, cold"]
     g = torch.Generator().manual_seed(0)
     rows = draw_captions([[1, 2, 3]] * 10_000, 0, 0.1, g)
     assert abs((rows == 0).float().mean().item() - 0.1) < 0.01 and set(rows.unique().tolist()) == {0, 1, 2, 3}
@@ -93,7 +97,8 @@ def test_minilm_encoder_is_the_pinned_model_with_zero_padding():
 def tiny():
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(1)
-    table = {p: torch.randn(16, 384, generator=g) * (torch.arange(16) < 4)[:, None] for p in ["", "a rocket", "a snowman"]}
+    table = {p: torch.randn(16, 384, generator=g) * (torch.arange(16) < 4)[:, None]
+             for p in ["", "a rocket", "a snowman"]}
     return TextDenoiser(TextUNet(channels=(8, 16, 16)), PromptEmbeddings(embeds=table), name="tiny-t2i")
 
 
@@ -127,8 +132,9 @@ def test_cli_samples_free_text_from_a_model_folder(tiny, tmp_path):
     folder = finish_t2i(tiny.unet, tmp_path / "run", tiny.prompts.embeds)
     env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
     out = tmp_path / "s.png"
-    r = subprocess.run([sys.executable, "-m", "diffusion_course", "sample", "--model", str(folder), "--prompt", "a rocket",
-                        "--steps", "3", "--out", str(out)], capture_output=True, text=True, env=env)
+    r = subprocess.run([sys.executable, "-m", "diffusion_course", "sample", "--model", str(folder),
+                        "--prompt", "a rocket", "--steps", "3", "--out", str(out)],
+                       capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     assert out.exists() and "1 images" in r.stdout
 
@@ -139,7 +145,8 @@ def test_cli_eval_scores_prompt_fidelity_of_a_text_model(tiny, tmp_path):
     r = subprocess.run([sys.executable, "-m", "diffusion_course", "eval", "--model", str(folder), "--steps", "2",
                         "--n-per-class", "5"], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
-    assert "143 prompts by name: top-1" in r.stdout and "64 paraphrases: top-1" in r.stdout and "guidance 7.0" in r.stdout
+    assert "143 prompts by name: top-1" in r.stdout and "64 paraphrases: top-1" in r.stdout
+    assert "guidance 7.0" in r.stdout
 
 
 def test_text_model_clips_x0_by_default_and_none_turns_it_off(tiny):

@@ -28,7 +28,7 @@ def _train_and_dump(out_dir):
 def test_two_process_ranks_stay_in_sync(tmp_path):
     from accelerate import debug_launcher
     from accelerate.state import AcceleratorState
-    AcceleratorState._reset_state(True)      # an in-process `train` of an earlier test left its 1-process state to the forks
+    AcceleratorState._reset_state(True)      # an in-process `train` of an earlier test left its 1-process state
     debug_launcher(_train_and_dump, args=(str(tmp_path),), num_processes=2)
     r0, r1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
     assert set(r0) == set(r1)
@@ -41,6 +41,19 @@ def test_two_process_ranks_stay_in_sync(tmp_path):
     torch.manual_seed(0)
     init = CourseUNet(num_hiddens=8, time_cond=True, num_classes=10).state_dict()
     assert not torch.equal(init["out.weight"], r0["out.weight"])
+
+
+def test_trainer_imports_no_ui_package():
+    "Headless (multi-process) training loads no widget package, and `trainer` itself no plotting: see `records`."
+    code = ("import sys, diffusion_course.trainer\n"
+            "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] == 'ipywidgets' or "
+            "m in ('diffusion_course.widgets', 'diffusion_course.records'))))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "", f"trainer pulled in {r.stdout.strip()}"
+    src = (Path(__file__).parent.parent / "diffusion_course" / "trainer.py").read_text()
+    assert "matplotlib" not in src and "ipywidgets" not in src and ".widgets" not in src
 
 
 # Exact resume after a real SIGKILL mid-epoch, Ctrl-C, a full disk and NaN losses: tests/test_interrupt.py.
@@ -68,7 +81,8 @@ def test_resume_refuses_a_different_recipe(tmp_path):
 
 def _cli(*args, cwd=None):
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.run([sys.executable, "-m", "diffusion_course", *args], capture_output=True, text=True, env=env, cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "diffusion_course", *args], capture_output=True, text=True, env=env,
+                          cwd=cwd)
 
 
 def test_cli_train_and_resume(tmp_path):
@@ -85,7 +99,7 @@ def test_cli_train_and_resume(tmp_path):
 
 
 @pytest.mark.parametrize("args,msg", [(["train", "--preset", "nope"], "choose one of"),
-                                      (["tour", "--data", "/nonexistent"], "Looked in")])
+                                      (["train", "--preset", "class-ddpm", "--epochs", "0"], "epochs=0: expected")])
 def test_cli_bad_input_is_one_readable_line(args, msg):
     r = _cli(*args)
     assert r.returncode == 2

@@ -16,6 +16,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -115,10 +116,15 @@ def html_exporter(base):
 
 
 def notebook_to_page(nb_path, out_dir, exporter):
-    "Write `nb_path` as `out_dir/<name>.html`; return the page's file name."
+    "Write `nb_path` as `out_dir/<name>.html` with the local images it links (as the site build copies them)."
     body, _ = exporter.from_filename(str(nb_path))
     name = Path(nb_path).stem + ".html"
     (Path(out_dir) / name).write_text(body, encoding="utf-8")
+    for src in re.findall(r'<img[^>]*\ssrc="([^":]+)"', body):               # relative paths only (no data:, http:)
+        f = Path(nb_path).parent / src
+        if f.is_file() and ".." not in Path(src).parts:
+            (Path(out_dir) / src).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(f, Path(out_dir) / src)
     return name
 
 
