@@ -8,6 +8,7 @@ __all__ = ['USER_ERRORS', 'SAMPLE_SUFFIXES', 'cmd_tour', 'cmd_train', 'cmd_sampl
 # %% ../nbs/90_cli.ipynb #2bb4f764
 import argparse
 import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
@@ -76,16 +77,33 @@ def _check_sampling(args):
     if args.steps is not None:
         check_number("--steps", args.steps, 1, integer=True, hint="Leave it out for the model's default (34 steps).")
 
-def _eval_t2i(den, args, t0):
+def _eval_t2i(den, args) -> dict:
     "Prompt fidelity of a text-to-image model, judged by the bundled emoji judge (names and paraphrases)."
     from diffusion_course.t2i_eval import PARAPHRASES, load_judge, name_prompts, prompt_fidelity
-    judge, n = load_judge(), max(1, args.n_per_class // 5)
+    judge, n, report = load_judge(), max(1, args.n_per_class // 5), {}
     for what, prompts in [("prompts by name", name_prompts()), ("paraphrases", PARAPHRASES)]:
         m, _ = prompt_fidelity(den, judge, prompts, n=n, guidance=args.guidance, steps=args.steps, sampler=args.sampler,
                                seed=args.seed)
         print(f"{den.name}, {len(prompts)} {what}: top-1 {m['top1']:.1%}, top-5 {m['top5']:.1%} "
               f"({m['n']} images, {n} per prompt)")
-    print(f"({time.time() - t0:.0f} s; guidance {args.guidance}, seed {args.seed})")
+        report[what] = dict(prompts=len(prompts), per_prompt=n, **m)
+    return report
+
+def _eval_class(den, args) -> dict:
+    "Accuracy, classifier-feature FID against its real-vs-real floor, and diversity, at one γ or a sweep of them."
+    from diffusion_course.metrics import evaluate_class_model, format_quality
+    keys = ("accuracy", "fid", "fid_floor", "fid_ratio", "diversity", "real_diversity", "network_calls", "seconds")
+    rows = [evaluate_class_model(den, args.n_per_class, guidance=g, sampler=args.sampler, steps=args.steps,
+                                 seed=args.seed) for g in args.guidance_sweep or [args.guidance]]
+    print(f"{args.model}: {args.n_per_class} samples per class; FID on the classifier's features, its floor = two "
+          "real test sets of the same size")
+    print(format_quality(rows, keys))
+    if rows[0]["n"] < 1000: print(f"(only {rows[0]['n']} samples: FID and floor carry sampling noise at this size; "
+                                  "compare their ratio, and use --n-per-class 100 for numbers to quote)")
+    if not args.guidance_sweep:
+        per_class = zip(den.class_names, rows[0]["per_class_accuracy"])
+        print("per class: " + ", ".join(f"{c}: {a:.0%}" for c, a in per_class))
+    return dict(rows=rows)
 
 def cmd_sample(args):
     "Sample `--n` images per prompt: a labelled grid (.png, .jpg, …) or the tensor (.pt, .npy)."
@@ -103,24 +121,34 @@ def cmd_sample(args):
     save_samples(x, args.prompts, out, n=args.n, title=title)
     print(f"wrote {out} ({len(x)} images, seed {args.seed})")
 
+def _check_eval(args):
+    "The flags only `eval` has, checked before a model is loaded; returns the JSON path (or None)."
+    from diffusion_course.checks import MAX_IMAGES, check_guidance, check_number, check_output_file
+    check_number("--n-per-class", args.n_per_class, 2, MAX_IMAGES // 10, integer=True,
+                 hint=f"At least 2 (the diversity compares pairs); 10 classes x --n-per-class images must stay within "
+                      f"{MAX_IMAGES} per run.")
+    for g in args.guidance_sweep or []: check_guidance(g)
+    return None if args.json is None else check_output_file(args.json, (".json",))
+
 def cmd_eval(args):
-    "Print the classifier accuracy of seeded samples of every class (prompt fidelity for a text-to-image model)."
-    from diffusion_course.checks import MAX_IMAGES, check_number
+    "Measure a model's samples: accuracy, FID vs its floor, diversity (class models); prompt fidelity (emoji-t2i)."
     from diffusion_course.denoisers import TextDenoiser, as_denoiser
-    from diffusion_course.release import sample_accuracy
     from diffusion_course.sampling import resolve_guidance
-    check_number("--n-per-class", args.n_per_class, 1, MAX_IMAGES // 10, integer=True,
-                 hint=f"10 classes x --n-per-class images must stay within {MAX_IMAGES} per run.")
-    _check_sampling(args)
+    out = _check_eval(args); _check_sampling(args)
     t0 = time.time()
     den = as_denoiser(args.model)
     args.guidance = resolve_guidance(den, args.guidance)                   # the model's own default
-    if isinstance(den, TextDenoiser): return _eval_t2i(den, args, t0)
-    acc, per_class, _ = sample_accuracy(den, n_per_class=args.n_per_class, guidance=args.guidance,  # its data's judge
-                                        seed=args.seed, steps=args.steps, sampler=args.sampler)
-    print(f"{args.model}: sample accuracy {acc:.1%} ({args.n_per_class} per class, guidance {args.guidance}, "
-          f"seed {args.seed}, {time.time() - t0:.0f} s)")
-    print("per class: " + ", ".join(f"{c}: {a:.0%}" for c, a in zip(den.class_names, per_class)))
+    if isinstance(den, TextDenoiser):
+        if args.guidance_sweep: raise ValueError("--guidance-sweep: only for the class models; use --guidance.")
+        report = _eval_t2i(den, args)
+    else: report = _eval_class(den, args)
+    seconds = time.time() - t0
+    print(f"({seconds:.0f} s; guidance {args.guidance_sweep or args.guidance}, seed {args.seed})")
+    if out is None: return
+    settings = dict(model=str(args.model), n_per_class=args.n_per_class, guidance=args.guidance, sampler=args.sampler,
+                    steps=args.steps, seed=args.seed, seconds=round(seconds, 1))
+    out.write_text(json.dumps(dict(settings=settings, **report), indent=1))
+    print(f"wrote {out}")
 
 # %% ../nbs/90_cli.ipynb #ce56165c
 def cmd_bench(args):
@@ -155,7 +183,7 @@ def _tour_parser(sub):
 
 def _sampling_parsers(sub):
     for name, fn, hlp in [("sample", cmd_sample, "sample images for prompts with a model"),
-                          ("eval", cmd_eval, "classifier accuracy of a model's samples of every class")]:
+                          ("eval", cmd_eval, "measure samples: accuracy, FID, diversity (emoji-t2i: prompt fidelity)")]:
         e = sub.add_parser(name, help=hlp, description=hlp[0].upper() + hlp[1:] + ".")
         e.add_argument("--model", default="mnist-class-ddpm",
                        help="a bundled model name (mnist-class-ddpm, mnist-class-fm, fashion-class-ddpm, "
@@ -176,7 +204,11 @@ def _sampling_parsers(sub):
             e.add_argument("--out", default="samples.png",
                            help="a .png/.jpg/.webp (a grid labelled with the prompts) or .pt/.npy (the float tensor "
                                 "(N, C, H, W) in [0, 1]) (default: %(default)s)")
-        else: e.add_argument("--n-per-class", type=int, default=10, help="samples per class (default: 10)")
+        else:
+            e.add_argument("--n-per-class", type=int, default=10, help="samples per class (default: 10)")
+            e.add_argument("--guidance-sweep", type=float, nargs="+", metavar="GAMMA",
+                           help="class models: one row per guidance scale, e.g. 0 1 3 5 7")
+            e.add_argument("--json", help="also write the numbers to this .json file")
         e.set_defaults(fn=fn)
 
 def _train_parser(sub):

@@ -131,7 +131,9 @@ def evaluate_class_model(model, n_per_class:int=100, guidance=None, sampler=None
     x = x * 2 - 1
     f_gen = classifier_features(clf, x)
     fid, floor = frechet_distance(f_ref, f_gen), frechet_distance(f_ref, f_real)
-    return dict(accuracy=(clf(x).argmax(1) == labels).float().mean().item(), fid=fid, fid_floor=floor,
+    right = clf(x).argmax(1) == labels
+    per_class = [right[labels == c].float().mean().item() for c in range(len(den.class_names))]
+    return dict(accuracy=right.float().mean().item(), per_class_accuracy=per_class, fid=fid, fid_floor=floor,
                 fid_ratio=fid / floor, diversity=class_diversity(f_gen, labels),
                 real_diversity=class_diversity(f_real, real_y), network_calls=calls[0], seconds=seconds,
                 n=len(x), guidance=guidance, sampler=sampler, steps=steps)

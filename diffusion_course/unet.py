@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['MODEL_FILES', 'Conv', 'DownConv', 'UpConv', 'Flatten', 'Unflatten', 'ConvBlock', 'DownBlock', 'UpBlock', 'FCBlock',
-           'CourseUNet', 'folder_fix_hint', 'load_model_folder']
+           'CourseUNet', 'block_shapes', 'draw_unet', 'folder_fix_hint', 'load_model_folder']
 
 # %% ../nbs/20_unet.ipynb #58eab565
 import importlib.resources
@@ -15,6 +15,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+# %% ../nbs/20_unet.ipynb #0e64533a
+import matplotlib.pyplot as plt
+from matplotlib.patches import FancyBboxPatch
 
 # %% ../nbs/20_unet.ipynb #73c97a54
 from diffusers.configuration_utils import ConfigMixin, register_to_config
@@ -85,6 +89,105 @@ class CourseUNet(ModelMixin, ConfigMixin):
     def from_pretrained(cls, folder, **kwargs):
         "Load a `save_pretrained` folder; a missing, foreign or damaged file raises an error naming it and the fix."
         return load_model_folder(cls, folder, **kwargs)
+
+# %% ../nbs/20_unet.ipynb #0a34a281
+def block_shapes(model,      # a `CourseUNet`
+                 x=None,     # an input batch; None: one blank image of the model's size
+                 t=0.5,      # the time, for time-conditioned models
+                 c=None):    # labels; None: class 0, for class-conditioned models
+    "`{name: (input shape, output shape)}` of each block of `model` in one forward pass (call order, no batch dim)."
+    cfg, shapes = model.config, {}
+    if x is None: x = torch.zeros(1, cfg.in_channels, cfg.sample_size, cfg.sample_size, device=model.device)
+    if c is None and cfg.num_classes: c = torch.zeros(len(x), dtype=torch.long, device=x.device)
+    def record(name):
+        def hook(block, inputs, out): shapes[name] = tuple(inputs[0].shape[1:]), tuple(out.shape[1:])  # returns None
+        return hook
+    hooks = [block.register_forward_hook(record(name)) for name, block in model.named_children()]
+    was_training = model.training
+    try:
+        with torch.no_grad(): model.eval()(x, t if cfg.time_cond else None, c)
+    finally:                                                   # the model is left as it was, without hooks
+        for h in hooks: h.remove()
+        model.train(was_training)
+    return shapes
+
+# %% ../nbs/20_unet.ipynb #f05b78b7
+_LAYOUT = {    # block: (its kind, column, row); rows 0-3: the 28², 14², 7², 1² maps (a decoder block: its input's)
+    "input": ("", 0, 0), "down0": ("ConvBlock", 1, 0), "down1": ("DownBlock", 1, 1), "down2": ("DownBlock", 1, 2),
+    "flatten": ("Flatten", 2, 3), "unflatten": ("Unflatten", 3, 3),
+    "up1": ("UpBlock", 4, 2), "up2": ("UpBlock", 4, 1), "up3": ("ConvBlock", 4, 0), "out": ("Conv2d", 5, 0),
+    "fc1_t": ("FCBlock", 2.45, 4.2), "fc1_c": ("FCBlock", 3.55, 4.2), "fc2_t": ("FCBlock", 5.3, 1.6),
+    "fc2_c": ("FCBlock", 5.3, 2.85)}
+_W, _H, _DX, _DY = 1.7, 1.1, 2.1, 1.5          # box size and grid spacing, in data units
+_COLORS = dict(input="0.93", down="#d6e6f5", flatten="#efe3f5", unflatten="#efe3f5", up="#e3f1dc", out="#e3f1dc",
+               fc="#fde2c8")                   # encoder blue, bottleneck purple, decoder green, conditioning orange
+
+def _xy(name): return _LAYOUT[name][1] * _DX, -_LAYOUT[name][2] * _DY
+
+def _box(ax, name, text):
+    "A rounded box at block `name`'s place, in its part's colour, with `text` in it."
+    (x, y), color = _xy(name), _COLORS[next(k for k in _COLORS if name.startswith(k))]
+    ax.add_patch(FancyBboxPatch((x - _W / 2, y - _H / 2), _W, _H, boxstyle="round,pad=0.03", fc=color, ec="0.4"))
+    ax.text(x, y, text, ha="center", va="center", fontsize=7)
+
+def _edge(p, q):
+    "Where the line from the centre of block `p`'s box towards block `q`'s leaves the box."
+    (x0, y0), (x1, y1) = _xy(p), _xy(q)
+    dx, dy = x1 - x0, y1 - y0
+    s = min(_W / 2 / abs(dx) if dx else float("inf"), _H / 2 / abs(dy) if dy else float("inf"))
+    return x0 + s * dx, y0 + s * dy
+
+def _arrow(ax, p, q, label="", color="0.2", ls="-"):
+    "An arrow from block `p`'s box to block `q`'s, with an optional `label` above its middle."
+    a, b = _edge(p, q), _edge(q, p)
+    ax.annotate("", b, a, arrowprops=dict(arrowstyle="-|>", color=color, lw=1, ls=ls, shrinkA=2, shrinkB=2))
+    if label: ax.text((a[0] + b[0]) / 2, (a[1] + b[1]) / 2 + 0.05, label, ha="center", va="bottom", fontsize=7,
+                      color=color)
+
+# %% ../nbs/20_unet.ipynb #42e1ff64
+def _modulation(cfg, k):
+    "How the conditioning changes the feature map `h` after `unflatten` (`k`=1) or `up1` (`k`=2), as text."
+    t, c = f"t{k}" if cfg.time_cond else None, f"c{k}" if cfg.num_classes else None
+    if c: return f"h → {c}·h + {t}" if t else f"h → {c}·h"
+    if t: return f"h → h·{t}" if cfg.time_mode == "mul" else f"h → h + {t}"
+    return ""
+
+def _variant(cfg):
+    "The kind of `CourseUNet` that `cfg` describes, in words."
+    if cfg.num_classes: return "time- and class-conditioned" if cfg.time_cond else "class-conditioned"
+    if cfg.time_cond: return f"time-conditioned ({'multiplicative' if cfg.time_mode == 'mul' else 'additive'})"
+    return "unconditional"
+
+def _shape(s): return "×".join(map(str, s))
+
+def _label(name, shapes, n_params, modulation):
+    "The text in block `name`'s box: name and kind, input and output shape, parameters, its conditioning."
+    kind, (shape_in, shape_out) = _LAYOUT[name][0], shapes[name]
+    lines = [f"{name}: {kind}" if kind else "input x", _shape(shape_out) if name == "input" else
+             f"in {_shape(shape_in)}\nout {_shape(shape_out)}", f"{n_params:,} params" if n_params else "", modulation]
+    return "\n".join(line for line in lines if line)
+
+# %% ../nbs/20_unet.ipynb #cfa94df4
+def draw_unet(model, x=None, t=0.5, c=None):
+    "A block diagram of the `CourseUNet` `model`: each block's kind, shapes in and out (a real forward pass), size."
+    cfg, size = model.config, {name: sum(p.numel() for p in b.parameters()) for name, b in model.named_children()}
+    image = (cfg.in_channels, cfg.sample_size, cfg.sample_size)
+    shapes = {"input": (image, image), **block_shapes(model, x, t, c)}
+    modulation = {"unflatten": _modulation(cfg, 1), "up1": _modulation(cfg, 2)}
+    fig, ax = plt.subplots(figsize=(10, 6.6))
+    for name in shapes: _box(ax, name, _label(name, shapes, size.get(name, 0), modulation.get(name, "")))  # 1. blocks
+    path = ["input", "down0", "down1", "down2", "flatten", "unflatten", "up1", "up2", "up3", "out"]
+    for a, b in zip(path, path[1:]): _arrow(ax, a, b)                                   # 2. the main path
+    for k, (skip, up) in enumerate([("down0", "up3"), ("down1", "up2"), ("down2", "up1")]):     # 3. skips a, b, c
+        _arrow(ax, skip, up, f"skip {'abc'[k]} ({shapes[skip][1][0]} channels): concatenated", "tab:red", "--")
+    for name in [n for n in shapes if n.startswith("fc")]:                              # 4. the conditioning
+        _arrow(ax, name, "unflatten" if name[2] == "1" else "up1", color="tab:orange")
+    for row, ref in enumerate(["down0", "down1", "down2", "flatten"]):                  # 5. each row's resolution
+        ax.text(-1.3, -row * _DY, _shape(shapes[ref][1][1:]), ha="center", va="center", fontsize=8, color="0.4")
+    ax.set(xlim=(-1.7, 12.2), ylim=(-6.95, 0.75),
+           title=f"CourseUNet, D = {cfg.num_hiddens}, {_variant(cfg)}: {sum(size.values()):,} parameters")
+    ax.axis("off")
+    return fig
 
 # %% ../nbs/20_unet.ipynb #21f5af41
 MODEL_FILES = ("config.json", "diffusion_pytorch_model.safetensors")   # what `save_pretrained` writes

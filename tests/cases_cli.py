@@ -81,9 +81,16 @@ CASES = [
          match=r"^diffusion-course sample: error: TypeError: .*\(run with --debug for the traceback\)$", cli=True),
     # ---- eval --------------------------------------------------------------------------------------------------------
     Case("CLI", "eval --n-per-class 100000", lambda: run_cli("eval", "--n-per-class", 100_000),
-         match=r"--n-per-class=100000: expected 1 <= --n-per-class <= 2000", cli=True),
-    Case("CLI", "eval --n-per-class 0", lambda: run_cli("eval", "--n-per-class", 0),
-         match=r"--n-per-class=0: expected 1 <=", cli=True),
+         match=r"--n-per-class=100000: expected 2 <= --n-per-class <= 2000", cli=True),
+    Case("CLI", "eval --n-per-class 1", lambda: run_cli("eval", "--n-per-class", 1),
+         match=r"--n-per-class=1: expected 2 <=.*diversity compares pairs", cli=True),
+    Case("CLI", "eval --json to a .txt file", lambda: run_cli("eval", "--json", out("numbers.txt")),
+         match=r"numbers.txt' has the suffix '.txt'.*use one of .json", cli=True),
+    Case("CLI", "eval --guidance-sweep with an infinite γ", lambda: run_cli("eval", "--guidance-sweep", 1, "inf"),
+         match=r"guidance=inf: expected a finite number", cli=True),
+    Case("CLI", "eval --guidance-sweep on the text-to-image model",
+         lambda: run_cli("eval", "--model", "emoji-t2i", "--guidance-sweep", 1, 3),
+         match=r"--guidance-sweep: only for the class models", cli=True),
     Case("CLI", "eval --guidance nan", lambda: run_cli("eval", "--guidance", "nan"),
          match=r"guidance=nan: expected a finite number", cli=True),
     # ---- train -------------------------------------------------------------------------------------------------------
@@ -134,8 +141,8 @@ CASES = [
     Case("CLI", "sample to .npy: the tensor, 2 per prompt",
          lambda: sample_cli("--prompts", "5", "--n", 2, "--out", out("ok.npy")), check=wrote(out("ok.npy"))),
     Case("CLI", "eval fashion-class-ddpm is judged by the Fashion classifier",
-         lambda: run_cli("eval", "--model", "fashion-class-ddpm", "--n-per-class", 1, "--sampler", "ddim",
+         lambda: run_cli("eval", "--model", "fashion-class-ddpm", "--n-per-class", 2, "--sampler", "ddim",
                          "--steps", 4),
          check=lambda r: r[0] == 0 and "per class: T-shirt/top: " in r[1]
-         and float(r[1].split("sample accuracy ")[1].split("%")[0]) >= 50),
+         and float(r[1].split("\n| 5.00 | ")[1].split(" |")[0]) >= 50),   # the accuracy column, in %
 ]

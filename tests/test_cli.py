@@ -1,4 +1,5 @@
 "The command line: sample, eval and bench on a tiny saved model, `--help` for every command, and their errors."
+import json
 import os
 import resource
 import subprocess
@@ -51,10 +52,24 @@ def test_sample_bundled_text_model(tmp_path):
     assert (tmp_path / "a.png").stat().st_size > 0
 
 
-def test_eval_reports_accuracy(tiny_model):
-    r = _cli("eval", "--model", tiny_model, "--n-per-class", 1, "--sampler", "ddim", "--steps", 3)
+def test_eval_reports_quality_table_and_json(tiny_model, tmp_path):
+    out = tmp_path / "eval.json"
+    r = _cli("eval", "--model", tiny_model, "--n-per-class", 2, "--sampler", "ddim", "--steps", 3, "--json", out)
     assert r.returncode == 0, r.stderr
-    assert "sample accuracy" in r.stdout and "per class" in r.stdout
+    assert "| guidance | accuracy | fid | fid_floor | fid_ratio |" in r.stdout and "per class" in r.stdout
+    report = json.loads(out.read_text())
+    (row,) = report["rows"]
+    assert report["settings"]["n_per_class"] == 2 and row["n"] == 20 and row["network_calls"] == 3
+    assert row["fid"] > 0 and row["fid_floor"] > 0 and row["fid_ratio"] == pytest.approx(row["fid"] / row["fid_floor"])
+    assert len(row["per_class_accuracy"]) == 10 and 0 <= row["accuracy"] <= 1
+
+
+def test_eval_guidance_sweep_gives_a_row_per_gamma(tiny_model, tmp_path):
+    out = tmp_path / "sweep.json"
+    r = _cli("eval", "--model", tiny_model, "--n-per-class", 2, "--sampler", "ddim", "--steps", 2,
+             "--guidance-sweep", 0, 3, "--json", out)
+    assert r.returncode == 0, r.stderr
+    assert [row["guidance"] for row in json.loads(out.read_text())["rows"]] == [0, 3]
 
 
 def test_bench_sample_prints_ratios(tiny_model):
