@@ -91,7 +91,7 @@ done_step
 
 # ---------------------------------------------------------------------------------------------------------------------
 step f "pytest"
-python -m pytest -q tests \
+python -m pytest -q --durations=15 tests \
     || fail "pytest failed (see above): run \`python -m pytest -q tests\` (add \`-x -k NAME\` to focus)"
 done_step
 
