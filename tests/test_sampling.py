@@ -326,10 +326,11 @@ def test_shipped_model_samples_are_deterministic_and_recognised(name):
     dataset, prediction = SHIPPED[name]
     m = dc.load_pretrained(name)
     assert m.image_shape == (1, 28, 28) and m.prediction == prediction and len(m.class_names) == 10
-    x = dc.sample(m, prompts=m.class_names[:2], guidance=5.0, seed=0)
+    draw = lambda: dc.sample(m, prompts=m.class_names[:2], guidance=5.0, seed=0, steps=20)   # determinism: few steps do
+    x = draw()
     assert x.shape == (2, 1, 28, 28) and 0 <= x.min() and x.max() <= 1
-    torch.testing.assert_close(dc.sample(m, prompts=m.class_names[:2], guidance=5.0, seed=0), x, atol=0, rtol=0)
-    acc, per_class, _ = sample_accuracy(m, load_classifier(dataset), n_per_class=1)   # one sample of every class
+    torch.testing.assert_close(draw(), x, atol=0, rtol=0)
+    acc, per_class, _ = sample_accuracy(m, load_classifier(dataset), n_per_class=1)   # the default sampler, every class
     assert acc >= 0.9, f"{name}: only {acc:.0%} of its samples are read as the requested class ({per_class})"
 
 
