@@ -147,7 +147,8 @@ def cmd_eval(args):
     if out is None: return
     settings = dict(model=str(args.model), n_per_class=args.n_per_class, guidance=args.guidance, sampler=args.sampler,
                     steps=args.steps, seed=args.seed, seconds=round(seconds, 1))
-    out.write_text(json.dumps(dict(settings=settings, **report), indent=1))
+    from diffusion_course.checks import atomic_path
+    with atomic_path(out) as tmp: tmp.write_text(json.dumps(dict(settings=settings, **report), indent=1))
     print(f"wrote {out}")
 
 # %% ../nbs/90_cli.ipynb #ce56165c
