@@ -155,18 +155,27 @@ def cmd_eval(args):
 def cmd_bench(args):
     "Time training and sampling variants side by side and print them as ratios."
     import torch
-    from diffusion_course.bench import bench_sample, bench_train, format_rows
-    from diffusion_course.denoisers import available_models
+    from diffusion_course.bench import QUICK_TRAIN, TRAIN_VARIANTS, bench_cfg, bench_sample, bench_train, format_rows
+    from diffusion_course.denoisers import as_denoiser
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, cuda {torch.cuda.is_available()}")
+    steps, repeats = (2, 1) if args.quick else (5, 3)
     if args.what in ("all", "train"):
-        rows = bench_train(steps=2 if args.quick else 5, repeats=1 if args.quick else 3)
-        print(format_rows(rows, "training (class-ddpm, D=64, batch 128)"))
+        variants = {k: TRAIN_VARIANTS[k] for k in QUICK_TRAIN} if args.quick else None
+        rows, peak = bench_train(variants=variants, steps=steps, repeats=repeats)
+        print(f"conv peak: {peak['no'] / 1e9:.1f} GFLOP/s fp32, {peak['bf16'] / 1e9:.1f} GFLOP/s bf16")
+        print(format_rows(rows, "training (class-ddpm, D=64, batch 128 unless said)"))
+    if args.what == "train": return
+    den = as_denoiser(args.model)
+    flow = den.prediction == "velocity"
     if args.what in ("all", "sample"):
-        model = args.model if args.model in available_models() or Path(args.model).exists() else None
-        variants = ((("ddpm", None), ("ddim", 10)) if args.quick
-                    else (("ddpm", 300), ("ddpm", None), ("ddim", 20), ("ddim", 10)))
-        rows = bench_sample(model, variants=variants)
-        print(format_rows(rows, f"sampling with CFG, 10 images ({model or 'an untrained UNet'})"))
+        variants = {(False, False): (("ddpm", 300), ("ddpm", None), ("ddim", 20), ("ddim", 10)),
+                    (False, True): (("ddpm", None), ("ddim", 10)),
+                    (True, False): (("euler", None), ("euler", 20), ("heun", 10), ("euler", 10)),
+                    (True, True): (("euler", 20), ("euler", 10))}[flow, args.quick]
+        print(format_rows(bench_sample(den, variants), f"sampling with CFG, 10 images ({args.model})"))
+    if args.what == "cfg" or (args.what == "all" and not flow):             # CFG as one forward needs ε: not flow
+        rows = bench_cfg(den, steps=20 if not args.quick else 5, repeats=repeats)
+        print(format_rows(rows, f"classifier-free guidance, 10 images, DDIM ({args.model})"))
 
 # %% ../nbs/90_cli.ipynb #299e5dfc
 def _tour_parser(sub):
@@ -238,9 +247,11 @@ def _parser():
     _tour_parser(sub); _sampling_parsers(sub); _train_parser(sub)
     b = sub.add_parser("bench", help="time training and sampling variants on this machine, as ratios",
                        description="Time training and sampling variants back to back and print them as ratios.")
-    b.add_argument("what", nargs="?", choices=["all", "train", "sample"], default="all")
-    b.add_argument("--model", default="mnist-class-ddpm")
-    b.add_argument("--quick", action="store_true", help="fewer repeats")
+    b.add_argument("what", nargs="?", choices=["all", "train", "sample", "cfg"], default="all",
+                   help="train: our trainer vs the course loop (FLOP/s, share of the conv peak); sample: samplers' "
+                        "speed, UNet calls, memory; cfg: batched vs two-forward guidance; all (the default): each")
+    b.add_argument("--model", default="mnist-class-ddpm", help="bundled model name or saved folder for sample / cfg")
+    b.add_argument("--quick", action="store_true", help="fewer variants, steps and repeats")
     b.set_defaults(fn=cmd_bench)
     for s in sub.choices.values():                                       # `--debug` after the command works too
         s.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,

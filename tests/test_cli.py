@@ -75,7 +75,22 @@ def test_eval_guidance_sweep_gives_a_row_per_gamma(tiny_model, tmp_path):
 def test_bench_sample_prints_ratios(tiny_model):
     r = _cli("bench", "sample", "--quick", "--model", tiny_model)
     assert r.returncode == 0, r.stderr
-    assert "×1.00" in r.stdout and "ddim, 10 steps" in r.stdout
+    assert "×1.00" in r.stdout and "ddim, 10 steps" in r.stdout and "peak MiB" in r.stdout
+
+
+def test_bench_cfg_compares_batched_and_two_forwards(tiny_model):
+    r = _cli("bench", "cfg", "--quick", "--model", tiny_model)
+    assert r.returncode == 0, r.stderr
+    assert "two forwards of N" in r.stdout and "one forward of 2N" in r.stdout and "max |Δ|" in r.stdout
+
+
+def test_bench_train_prints_peak_and_variants(monkeypatch, capsys):
+    from functools import partial
+    from diffusion_course import bench, cli
+    monkeypatch.setattr(bench, "bench_train", partial(bench.bench_train, num_hiddens=8, batch_size=16))   # tiny
+    cli.main(["bench", "train", "--quick"])
+    out = capsys.readouterr().out
+    assert "GFLOP/s fp32" in out and all(v in out for v in bench.QUICK_TRAIN) and "% of peak" in out
 
 
 @pytest.mark.parametrize("cmd", [None, *COMMANDS])
