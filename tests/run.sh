@@ -4,7 +4,7 @@
 #   pip install -e ".[dev]" && bash tests/run.sh        # from the repository root, in a venv
 #
 # Steps: (a) notebooks clean, (b) library in sync with the notebooks, (c) nbs/_quarto.yml symlink, (d) ruff on the
-# modules, tests and tools, (e) nbdev_test (cells flagged `slow gpu hub` are skipped), (f) pytest, (g) nbdev's
+# modules, tests and tools, (e) nbdev_test (cells flagged `slow gpu hub` are skipped), (f) pytest on 2 workers, (g) nbdev's
 # Python-only docs preprocessing. No Quarto needed: step (g) runs everything of `nbdev_docs` that is not Quarto. Steps (a) and (b) FIX the working tree in place (like CI's nbdev-ci):
 # they compare the state of the tree before and after, so uncommitted work of your own is fine; if a step changed
 # something, commit what it changed.
@@ -91,7 +91,7 @@ done_step
 
 # ---------------------------------------------------------------------------------------------------------------------
 step f "pytest"
-python -m pytest -q --durations=15 tests \
+python -m pytest -q -n 2 --durations=15 tests \
     || fail "pytest failed (see above): run \`python -m pytest -q tests\` (add \`-x -k NAME\` to focus)"
 done_step
 
