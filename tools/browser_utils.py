@@ -47,6 +47,16 @@ def assets_missing(root=ASSETS):
 def fetch_assets(root=ASSETS):
     "Unpack the npm packages the pages need into `root` (once): `npm pack` downloads just each package's tarball."
     root = Path(root)
+    if not assets_missing(root): return root
+    root.mkdir(parents=True, exist_ok=True)
+    try: import fcntl
+    except ImportError: return _fetch_missing(root)                      # no POSIX locks: one process at a time
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)      # parallel test workers: the first fetches, the others wait, then reuse
+        return _fetch_missing(root)
+
+
+def _fetch_missing(root):
     missing = assets_missing(root)
     if not missing: return root
     npm = shutil.which("npm")
@@ -54,7 +64,6 @@ def fetch_assets(root=ASSETS):
         raise RuntimeError(f"The browser check needs local copies of {missing} in {root}, and npm is not installed "
                            "to fetch them: `apt-get install -y npm` (or install Node.js), then "
                            "`python tools/browser_utils.py`.")
-    root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         r = subprocess.run([npm, "pack", "--silent", *missing], cwd=tmp, capture_output=True, text=True)
         if r.returncode: raise RuntimeError(f"`npm pack {' '.join(missing)}` failed:\n{r.stdout}\n{r.stderr}")
