@@ -24,10 +24,10 @@ import matplotlib.pyplot as plt
 from .data import dataset, load_tensors
 from .denoisers import Prediction, as_denoiser
 from .metrics import count_calls
-from .sampling import (cfg_estimate, denoise_loop, generators, require_diffusion, resolve_timesteps,
-                                       sample, start_noise)
-from .trainer import (Learner, epoch_batches, get_preset, make_loss, make_model, new_accelerator,
-                                      standard_callbacks)
+from .sampling import cfg_estimate, denoise_loop, generators, require_diffusion
+from .sampling import resolve_timesteps, sample, start_noise
+from .trainer import Learner, epoch_batches, get_preset, make_loss, make_model
+from .trainer import new_accelerator, standard_callbacks
 from .unet import CourseUNet
 
 # %% ../nbs/91_bench.ipynb #448134d7
@@ -66,13 +66,12 @@ def _forever(loader):
     "The batches of `loader`, epoch after epoch."
     while True: yield from loader
 
-def course_step(cfg, batch_size:int|None=None):
+def course_step(cfg):
     "A function doing one step of the course's plain loop: DataLoader + ToTensor batches, fp32, Adam."
     torch.manual_seed(cfg.seed)
     model, loss_fn = make_model(cfg), make_loss(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    loader = DataLoader(dataset(cfg.dataset, transform=ToTensor()), batch_size=batch_size or cfg.batch_size,
-                        shuffle=True)
+    loader = DataLoader(dataset(cfg.dataset, transform=ToTensor()), batch_size=cfg.batch_size, shuffle=True)
     batches = _forever(loader)
     def step():
         x, y = next(batches)
