@@ -216,6 +216,7 @@ def plot_ratios(rows, title:str, goal:float|None=None):
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1))
     ax.barh([r["variant"] for r in rows][::-1], [r["ratio"] for r in rows][::-1], color="tab:blue")
     for i, r in enumerate(rows[::-1]): ax.text(r["ratio"], i, f" ×{r['ratio']:.2f}", va="center")
-    if goal: ax.axvline(goal, color="tab:red", ls="--", lw=1, label=f"goal ×{goal}"); ax.legend(loc="lower right")
+    if goal: ax.axvline(goal, color="tab:red", ls="--", lw=1, label=f"goal ×{goal}"); ax.legend(loc="upper right")
+    ax.set_xlim(0, 1.3 * max([r["ratio"] for r in rows] + [goal or 0]))   # room for the labels and the legend
     ax.set(xlabel="speed relative to the first row", title=title); fig.tight_layout()
     return fig
