@@ -623,6 +623,7 @@ def tour_evaluation(tour:Tour) -> Part:
     now = {} if not tour.a.judge else {"DDPM γ=1 (now)": _hits(tour, _samples(tour, 1.0), tour.a.prompts),
                                        f"DDPM γ={g:g} (now)": _hits(tour, _samples(tour, g), tour.a.prompts)}
     if "flow" in tour.results: now[f"flow γ={g:g} (now)"] = _hits(tour, tour.results["flow"], digits)
+    now = {k: v for k, v in now.items() if v is not None}        # a Part A without an MNIST judge reads nothing
     cards = {f"{m} (card)": _card_accuracy(m) for m in ("mnist-class-ddpm", "mnist-class-fm")}
     bars = now | {k: v for k, v in cards.items() if v is not None}
     fid = _card_numbers("emoji-t2i")["fidelity"]

@@ -103,3 +103,13 @@ def test_parts_are_deterministic(tmp_path):
         runs.append([(fn(tour).metrics, (tour.out / f"{fn.__name__[5:]}.png").read_bytes())
                      for fn in (tour_iterative, tour_sdedit)])
     assert runs[0] == runs[1]
+
+
+def test_part_a_on_the_text_model(tmp_path):
+    "The one switch that moves Part A onto `emoji-t2i` gives a complete tour (its evaluation skips MNIST readings)."
+    from diffusion_course.tour import run_tour
+    page = run_tour(tmp_path / "t2i", fast=True, device="cpu", part_a="emoji-t2i", progress=False)
+    info = json.loads((page.parent / "manifest.json").read_text())
+    assert info["part_a_model"] == "emoji-t2i"
+    assert [p["id"] for p in info["parts"]] == [fn.__name__.removeprefix("tour_") for fn in PARTS]
+    assert check_gallery(page.parent) == []
