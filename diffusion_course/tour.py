@@ -128,18 +128,21 @@ class PartA:
     model: str               # a bundled denoiser
     prompts: list            # sampling and CFG: one image per prompt
     real: str                # 'mnist:3' (the first bundled test digit 3) or 'photo:rocket'
-    drawn: str               # a bundled drawing, e.g. 'drawn_7'
+    drawn: str               # a bundled drawing, e.g. 'drawn_7', or 'shapes:a red apple' (one of `dc.PICTURES`)
     edit_to: tuple           # img2img: the prompts the real and the drawn input are steered to
     anagram: tuple           # (prompt as is, prompt rotated by 180°)
     hybrid: tuple            # (prompt seen from afar, prompt up close)
-    judge: str|None = None   # the bundled classifier that reads the results ('mnist'), if any
+    judge: str|None = None   # what reads the results: 'mnist' (the bundled classifier) or 'emoji' (the concept judge)
+    concepts: dict = field(default_factory=dict)   # prompt -> the judge's name for it, where they differ
 
 PART_A = {
     "mnist-class-ddpm": PartA("mnist-class-ddpm", [str(d) for d in range(10)], "mnist:3", "drawn_7", ("8", "1"),
                               ("6", "9"), ("0", "1"), judge="mnist"),
-    "emoji-t2i": PartA("emoji-t2i", ["a red apple", "a campfire", "a rocket ship", "a snowman", "a sun"],
-                       "photo:rocket", "drawn_3", ("a snowman", "a red heart"), ("a campfire", "a snowman"),
-                       ("a sun", "a rocket ship")),
+    "emoji-t2i": PartA("emoji-t2i", ["a red apple", "an old man", "a rocket ship", "a sun", "a red heart"],
+                       "photo:flower", "shapes:a red apple", ("a sun", "a red heart"), ("a red apple", "a red heart"),
+                       ("a sun", "a snowflake"), judge="emoji",
+                       concepts={"a red apple": "red-apple", "an old man": "old-man", "a rocket ship": "rocket",
+                                 "a sun": "sun", "a red heart": "red-heart", "a snowflake": "snowflake"}),
 }
 PART_A_MODEL = "mnist-class-ddpm"   # the one setting that moves Part A onto another model, e.g. "emoji-t2i"
 
@@ -176,18 +179,24 @@ class Tour:
             else:
                 x, y = test_images(kind)
                 real, real_name = dc.to_signed(x[(y == int(name)).nonzero()[0, 0]])[None], f"a real {kind} {name}"
-            drawn = dc.load_drawing(self.a.drawn, H, C)
+            if self.a.drawn.startswith("shapes:"):
+                drawn = dc.load_image(dc.draw_shapes(dc.PICTURES[self.a.drawn[7:]], H), H)
+            else: drawn = dc.load_drawing(self.a.drawn, H, C)
+            drawn_name = f"a hand-drawn {self.a.drawn.split('_')[-1].split(':')[-1].removeprefix('a ')}"
             self.results["inputs"] = dict(real=real.expand(-1, C, -1, -1).to(self.device), drawn=drawn.to(self.device),
-                                          real_name=real_name, drawn_name=f"a hand-drawn {self.a.drawn.split('_')[-1]}")
+                                          real_name=real_name, drawn_name=drawn_name)
         return self.results["inputs"]
 
     def read(self, images, value_range=(-1, 1)) -> list:
-        "What Part A's judge (a bundled classifier) reads in `images`, as class names; [] without a judge."
-        if not self.a.judge or images.shape[1] != 1: return []
-        if "judge" not in self.results: self.results["judge"] = dc.load_classifier(self.a.judge)
+        "What Part A's judge reads in `images` (class or concept names, top 1); [] without a judge or for other images."
+        emoji = self.a.judge == "emoji"
+        if not self.a.judge or images.shape[1] != (3 if emoji else 1): return []
+        if "judge" not in self.results:
+            self.results["judge"] = dc.load_judge() if emoji else dc.load_classifier(self.a.judge)
         lo, hi = value_range
         with torch.no_grad(): pred = self.results["judge"](((images.float().cpu() - lo) / (hi - lo)) * 2 - 1).argmax(1)
-        return [self.den.class_names[i] for i in pred.tolist()]
+        names = list(self.results["judge"].config.concepts) if emoji else self.den.class_names
+        return [names[i] for i in pred.tolist()]
 
 # %% ../nbs/93_tour.ipynb #2cf4614c
 def _schedule_name(s) -> str:
@@ -209,8 +218,9 @@ def tour_forward(tour:Tour) -> Part:
     ab = float(den.alphas_cumprod[-1])
     text = ("Noise is added in closed form: each column is x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε at the same fraction of the "
             "schedule. Top: the real input under the model's own schedule; bottom: a photo under DeepFloyd IF's cosine"
-            f" schedule. At the last step ᾱ is {ab:.3f} for the model, so x_T is not quite pure noise (the course's "
-            "linear schedule over only 300 steps), while the cosine schedule ends at ≈0.")
+            f" schedule. At the last step ᾱ is {ab:.3f} for the model, "
+            + ("so x_T is not quite pure noise (the course's linear schedule over only 300 steps), while the cosine "
+               "schedule ends at ≈0." if ab > 1e-3 else "so x_T is pure noise, as under IF's schedule."))
     return Part("forward", "The forward process", text, "10_forward.ipynb", "dc.forward(x0, t, schedule, generator=g)",
                 [(f.name, "Columns: t from 0 to T−1 with ᾱ_t; rows: the real input (the model's schedule), a photo "
                           "(cosine).")],
@@ -242,9 +252,9 @@ def tour_blur(tour:Tour) -> Part:
     rows = [[x[0].cpu().clamp(-1, 1) for x in xs], [b.blurred[0].clamp(-1, 1) for b in best]]
     f = image_grid(rows, tour.path("blur.png"), "Gaussian blur: the best kernel and σ by PSNR",
                    ["noisy x_t", "best blur"], titles=titles)
-    text = ("A blur averages the noise away, and the digit's edges with it. Each column is one noise level; below each "
+    text = ("A blur averages the noise away, and the image's edges with it. Each column is one noise level; below each "
             "noisy image is the blur (kernel size k, width σ) with the highest PSNR against the clean image: it gains a"
-            " few dB but cannot bring back the strokes once the noise is strong.")
+            " few dB but cannot bring back the detail once the noise is strong.")
     return Part("blur", "Classical denoising: Gaussian blur", text, "11_blur.ipynb", "dc.best_blur(x_t, x0)",
                 [(f.name, "Top: x_t at three t with its PSNR; bottom: the best blur and its PSNR.")],
                 {f"PSNR best blur t={t} (dB)": round(b.psnr, 2) for t, b in zip(ts, best)})
@@ -264,7 +274,7 @@ def tour_one_step(tour:Tour) -> Part:
                    ["noisy", "best blur", "one step"], titles=titles)
     text = ("The pretrained model predicts the noise in x_t in one call, and the clean image follows from the forward "
             "equation. It beats the best blur at every noise level, but at high noise its estimate is a blurry average "
-            "of the digits that could be there.")
+            "of the images that could be there.")
     return Part("one_step", "One-step denoising", text, "14_one_step_iterative.ipynb",
                 "dc.one_step_denoise(den, x_t, t)",
                 [(f.name, "Columns: the clean input and three noise levels; rows: x_t, the best blur, the one-step "
@@ -292,7 +302,7 @@ def tour_iterative(tour:Tour) -> Part:
     f = image_grid(rows, tour.path("iterative.png"), f"Iterative denoising from t={ts[i0]} ({len(ts) - i0} DDPM steps)",
                    ["every 5th step", "compared"], titles=titles)
     text = (f"Instead of one jump, the model takes {len(ts) - i0} strided DDPM steps from t={ts[i0]} to 0, estimating "
-            "the noise again at each (top row: every 5th step). The result (bottom) is a sharp digit, sharper than the "
+            "the noise again at each (top row: every 5th step). The result (bottom) is a sharp image, sharper than the "
             "one-step estimate and the blur from the same x_t; it need not match the clean input pixel for pixel (its "
             "PSNR can be lower than the blurry one-step average): at this noise level the model invents the detail.")
     return Part("iterative", "Iterative denoising", text, "14_one_step_iterative.ipynb",
@@ -317,7 +327,7 @@ def _reading_titles(tour, images, prompts, value_range=(0, 1)) -> list:
 
 def _hits(tour, images, targets, value_range=(0, 1)) -> float|None:
     "The fraction of `images` the judge reads as `targets` (None without a judge)."
-    read = tour.read(images, value_range)
+    read, targets = tour.read(images, value_range), [tour.a.concepts.get(t, t) for t in targets]
     return round(sum(r == t for r, t in zip(read, targets)) / len(targets), 3) if read else None
 
 def _compare(a1, ag) -> str:
@@ -387,12 +397,12 @@ def tour_sdedit(tour:Tour) -> Part:
     dist = {f"RMS change i_start={i}": round(float((e - ins).pow(2).mean().sqrt()), 3)
             for i, e in zip(tour.i_starts, edits)}
     text = ("Each row noises its input (left) to t = timesteps[i_start] and denoises it back with the unconditional "
-            "prompt '' (the course's quasi-null prompt). At small i_start (much noise) the model draws a digit of its "
-            "own; at large i_start the edit stays close to the input, and the hand-drawn stroke comes back in MNIST's "
-            "style. The numbers are the root-mean-square change from the inputs.")
+            "prompt '' (the course's quasi-null prompt). At small i_start (much noise) the model draws an image of its "
+            "own; at large i_start the edit stays close to the input, redrawn in the style of the model's training "
+            "data. The numbers are the root-mean-square change from the inputs.")
     return Part("sdedit", "SDEdit on a real and a hand-drawn input", text, "16_sdedit_inpaint.ipynb",
                 "dc.sdedit(den, images, '', i_start=i, seed=seed)",
-                [(f.name, "Rows: a real test digit and a hand-drawn one; columns: the input, then i_start from most to "
+                [(f.name, "Rows: the real and the hand-drawn input; columns: the input, then i_start from most to "
                           "least noise, with what the classifier reads.")], dist)
 
 def tour_img2img(tour:Tour) -> Part:
@@ -412,10 +422,10 @@ def tour_img2img(tour:Tour) -> Part:
                           "noise.")], metrics if tour.a.judge else {})
 
 def _inpaint_inputs(tour:Tour) -> tuple:
-    "Three images to inpaint and their prompts: real test digits (a 2, a 5, a 7) or Part A's real and drawn inputs."
-    if not tour.a.judge:
+    "Images to inpaint and their prompts: three real test digits (a 2, a 5, a 7), or Part A's real and drawn inputs."
+    if tour.a.judge != "mnist":
         ins = tour.inputs()
-        return torch.cat([ins["real"], ins["drawn"]]), tour.a.prompts[:2]
+        return torch.cat([ins["real"], ins["drawn"]]), list(tour.a.edit_to)
     x, y = test_images(tour.a.judge)
     pick = [4, 10, 14]                                                  # the first test 2, 5 and 7
     return dc.to_signed(x[pick]).to(tour.device), [tour.den.class_names[int(y[i])] for i in pick]
@@ -437,7 +447,7 @@ def tour_inpaint(tour:Tour) -> Part:
             "top half; the kept pixels come back unchanged.")
     return Part("inpaint", "Inpainting", text, "16_sdedit_inpaint.ipynb",
                 "dc.inpaint(den, images, mask, prompts, seed=seed)",
-                [(f.name, "Columns: real test digits; rows: the original, the part kept, the inpainted result.")],
+                [(f.name, "Columns: the images inpainted; rows: the original, the part kept, the inpainted result.")],
                 {"max change of kept pixels": round(kept, 4)}
                 | ({"read as the prompt": _hits(tour, out, prompts, (-1, 1))} if tour.a.judge else {}))
 
@@ -476,8 +486,8 @@ def tour_hybrid(tour:Tour) -> Part:
     m = {f"low-pass read as '{lo}'": _hits(tour, low, [lo] * n, (-1, 1))} if tour.a.judge else {}
     text = (f"The noise estimate is the low-pass (Gaussian blur, σ = {sigma:g} px) of the estimate for '{lo}' plus the "
             f"high-pass of the estimate for '{hi}'. Rows: the hybrid, what survives from afar (its low frequencies) and"
-            " up close (its high frequencies, amplified ×3 to be visible). On 28-pixel digits the high frequencies are"
-            " faint: the low-pass prompt dominates what the classifier reads.")
+            " up close (its high frequencies, amplified ×3 to be visible). In images this small the high frequencies "
+            "are faint: the low-pass prompt dominates what the judge reads.")
     return Part("hybrid", "Hybrid images", text, "18_hybrids.ipynb", f"dc.hybrid_image(den, {lo!r}, {hi!r}, n={n})",
                 [(f.name, "Columns: samples; rows: the hybrid, its low-pass, its high-pass (×3).")], m)
 
@@ -620,7 +630,7 @@ def _bars(ax, values:dict, title:str, colors):
 def tour_evaluation(tour:Tour) -> Part:
     "How often a classifier reads this tour's samples as their prompt, beside the models' cards and the t2i judge."
     g, digits = tour.den.guidance, [str(d) for d in range(10)]
-    now = {} if not tour.a.judge else {"DDPM γ=1 (now)": _hits(tour, _samples(tour, 1.0), tour.a.prompts),
+    now = {} if tour.a.judge != "mnist" else {"DDPM γ=1 (now)": _hits(tour, _samples(tour, 1.0), tour.a.prompts),
                                        f"DDPM γ={g:g} (now)": _hits(tour, _samples(tour, g), tour.a.prompts)}
     if "flow" in tour.results: now[f"flow γ={g:g} (now)"] = _hits(tour, tour.results["flow"], digits)
     now = {k: v for k, v in now.items() if v is not None}        # a Part A without an MNIST judge reads nothing
