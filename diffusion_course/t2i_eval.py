@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['EVAL_CONCEPTS', 'PARAPHRASES', 'JUDGE_HELD_OUT', 'name_prompts', 'check_paraphrases', 'ConceptJudge', 'augment',
-           'judge_split', 'train_judge', 'classify', 'topk', 'prompt_fidelity', 'load_judge', 'mean_pairwise_distance',
-           'shipped_prompts', 'publish_t2i', 'real_reference', 'diversity']
+           'judge_split', 'train_judge', 'classify', 'topk', 'reads_as', 'prompt_fidelity', 'load_judge',
+           'mean_pairwise_distance', 'shipped_prompts', 'publish_t2i', 'real_reference', 'diversity']
 
 # %% ../nbs/28_t2i_eval.ipynb #5f4570a0
 import json
@@ -144,6 +144,14 @@ def classify(judge, x:torch.Tensor, batch_size:int=500) -> torch.Tensor:
 def topk(logits:torch.Tensor, y:torch.Tensor, k:int=1) -> float:
     "Fraction of rows whose label `y` is among the `k` largest logits."
     return (logits.topk(k, 1).indices == y[:, None]).any(1).float().mean().item()
+
+def reads_as(judge, x:torch.Tensor, concept:str, k:int=5) -> torch.Tensor:
+    "Per image of `x` (in [-1, 1]): does the judge put `concept` among its top `k` readings? A bool tensor (N,)."
+    concepts = list(judge.config.concepts)
+    if concept not in concepts:
+        raise ValueError(f"The judge knows no concept {concept!r}: it reads {len(concepts)} emoji names such as "
+                         f"{concepts[:3]}; map a prompt to one of them (e.g. 'a campfire' -> 'fire').")
+    return (classify(judge, x.clamp(-1, 1)).topk(k, 1).indices == concepts.index(concept)).any(1)
 
 # %% ../nbs/28_t2i_eval.ipynb #0ca10c47
 @torch.no_grad()

@@ -153,3 +153,18 @@ def test_text_model_clips_x0_by_default_and_none_turns_it_off(tiny):
     clipped, raw = sample(tiny, ["a rocket"], steps=4), sample(tiny, ["a rocket"], steps=4, threshold="none")
     assert tiny.threshold == "clip" and not torch.equal(clipped, raw)
     assert torch.equal(clipped, sample(tiny, ["a rocket"], steps=4, threshold="clip"))
+
+
+def test_reads_as_is_the_judges_top_k():
+    "`reads_as` marks the images whose k best readings hold the concept: k = all marks every image, k = 1 the argmax."
+    from diffusion_course.t2i_eval import ConceptJudge, classify, reads_as
+    torch.manual_seed(0)
+    judge = ConceptJudge(concepts=("rocket", "snowman", "fire"), width=8).eval()
+    x = torch.rand(6, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert reads_as(judge, x, "fire", k=3).all()
+        best = classify(judge, x).argmax(1)
+        for i, c in enumerate(("rocket", "snowman", "fire")):
+            assert torch.equal(reads_as(judge, x, c, k=1), best == i)
+    with pytest.raises(ValueError, match="knows no concept 'dragon'"):
+        reads_as(judge, x, "dragon")
