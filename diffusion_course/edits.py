@@ -42,6 +42,7 @@ def draw_shapes(shapes,            # list of (kind, points, colour): kind in SHA
                 background="white",
                ) -> Image.Image:
     "Flat colour shapes on a plain background, like a quick drawing in a paint program; an RGB `PIL.Image`."
+    size = check_number("size", size, 1, integer=True, hint="The output side in pixels, e.g. 32 for emoji-t2i.")
     S = size * scale
     img = Image.new("RGB", (S, S), background)
     d = ImageDraw.Draw(img)
