@@ -21,7 +21,8 @@ USER_ERRORS = (ValueError, OSError, KeyError, RuntimeError, FloatingPointError) 
 def cmd_tour(args):
     "Run every part of the course on the bundled models and write the gallery into `args.out`."
     from diffusion_course.tour import run_tour
-    page = run_tour(_can_write(args.out), seed=args.seed, fast=args.fast, device=args.device)
+    part_a = {"part_a": args.part_a} if args.part_a else {}                 # None: the tour's default model
+    page = run_tour(_can_write(args.out), seed=args.seed, fast=args.fast, device=args.device, **part_a)
     print(f"wrote {page} (open it in a browser: file://{page.resolve()})", flush=True)
     if args.open:
         import webbrowser
@@ -188,6 +189,8 @@ def _tour_parser(sub):
     t.add_argument("--seed", type=int, default=0, help="the seed of every picture (default: %(default)s)")
     t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                    help="where the models run (default: %(default)s = CUDA if available)")
+    t.add_argument("--part-a", metavar="MODEL", help="the model Part A runs on: emoji-t2i (the default: text prompts, "
+                   "photos) or mnist-class-ddpm (digits)")
     t.add_argument("--open", action="store_true", help="open the page in the web browser when it is written")
     t.set_defaults(fn=cmd_tour)
 

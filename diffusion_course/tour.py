@@ -130,21 +130,23 @@ class PartA:
     real: str                # 'mnist:3' (the first bundled test digit 3) or 'photo:rocket'
     drawn: str               # a bundled drawing, e.g. 'drawn_7', or 'shapes:a red apple' (one of `dc.PICTURES`)
     edit_to: tuple           # img2img: the prompts the real and the drawn input are steered to
-    anagram: tuple           # (prompt as is, prompt rotated by 180°)
+    anagram: tuple           # (prompt as is, prompt turned by `anagram_turns` quarter turns)
     hybrid: tuple            # (prompt seen from afar, prompt up close)
     judge: str|None = None   # what reads the results: 'mnist' (the bundled classifier) or 'emoji' (the concept judge)
     concepts: dict = field(default_factory=dict)   # prompt -> the judge's name for it, where they differ
+    anagram_turns: int = 2   # the anagram's view, dc.Rotate(anagram_turns): 2 = upside down, 1 = a quarter turn
 
 PART_A = {
     "mnist-class-ddpm": PartA("mnist-class-ddpm", [str(d) for d in range(10)], "mnist:3", "drawn_7", ("8", "1"),
                               ("6", "9"), ("0", "1"), judge="mnist"),
-    "emoji-t2i": PartA("emoji-t2i", ["a red apple", "an old man", "a rocket ship", "a sun", "a red heart"],
+    "emoji-t2i": PartA("emoji-t2i", ["a red apple", "an old man", "a photo of a dog", "a campfire", "a skull"],
                        "photo:flower", "shapes:a red apple", ("a sun", "a red heart"), ("a red apple", "a red heart"),
                        ("a sun", "a snowflake"), judge="emoji",
-                       concepts={"a red apple": "red-apple", "an old man": "old-man", "a rocket ship": "rocket",
-                                 "a sun": "sun", "a red heart": "red-heart", "a snowflake": "snowflake"}),
+                       concepts={"a red apple": "red-apple", "an old man": "old-man", "a photo of a dog": "dog-face",
+                                 "a campfire": "fire", "a skull": "skull", "a sun": "sun", "a red heart": "red-heart",
+                                 "a snowflake": "snowflake"}, anagram_turns=1),
 }
-PART_A_MODEL = "mnist-class-ddpm"   # the one setting that moves Part A onto another model, e.g. "emoji-t2i"
+PART_A_MODEL = "emoji-t2i"   # the one setting that moves Part A onto another model, e.g. "mnist-class-ddpm"
 
 # %% ../nbs/93_tour.ipynb #0d08cbbb
 class Tour:
@@ -460,21 +462,23 @@ def _read_as(tour, images, prompt) -> list:
     return [f"read: {r}" for r in tour.read(images)] or [f"'{prompt}'"] * len(images)
 
 def tour_anagram(tour:Tour) -> Part:
-    "Visual anagrams: images that read as one prompt as they are and as another rotated by 180°."
-    den, (p1, p2), n = tour.den, tour.a.anagram, tour.n
-    x = dc.visual_anagram(den, [p1, p2], [dc.Identity(), dc.Rotate(2)], n=n, seed=tour.seed, steps=tour.steps)
-    x = x.clamp(-1, 1); rot = dc.Rotate(2)(x)
-    f = image_grid([list(x), list(rot)], tour.path("anagram.png"), f"Visual anagrams: '{p1}' as is, '{p2}' upside down",
-                   [f"as sampled: '{p1}'", f"rotated 180°: '{p2}'"],
+    "Visual anagrams: images that read as one prompt as they are and as another turned (by 180° or 90°)."
+    den, (p1, p2), n, k = tour.den, tour.a.anagram, tour.n, tour.a.anagram_turns
+    view, deg = dc.Rotate(k), 90 * k % 360
+    x = dc.visual_anagram(den, [p1, p2], [dc.Identity(), view], n=n, seed=tour.seed, steps=tour.steps)
+    x = x.clamp(-1, 1); rot = view(x)
+    f = image_grid([list(x), list(rot)], tour.path("anagram.png"),
+                   f"Visual anagrams: '{p1}' as is, '{p2}' turned {deg}°",
+                   [f"as sampled: '{p1}'", f"turned {deg}°: '{p2}'"],
                    titles=[_read_as(tour, x, p1), _read_as(tour, rot, p2)])
     m = {f"read as '{p1}' as is": _hits(tour, x, [p1] * n, (-1, 1)),
-         f"read as '{p2}' rotated": _hits(tour, rot, [p2] * n, (-1, 1))}
-    text = (f"At every step the noise is estimated twice, for '{p1}' on the image and for '{p2}' on the image rotated "
-            "by 180° (then rotated back), and the two estimates are averaged. Each column is one sample: the top row "
-            "as sampled, the bottom row the same image turned upside down; over each, what the classifier reads.")
+         f"read as '{p2}' turned": _hits(tour, rot, [p2] * n, (-1, 1))}
+    text = (f"At every step the noise is estimated twice, for '{p1}' on the image and for '{p2}' on the image turned "
+            f"by {deg}° (then turned back), and the two estimates are averaged. Each column is one sample: the top row "
+            f"as sampled, the bottom row the same image turned by {deg}°; over each, what the classifier reads.")
     return Part("anagram", "Visual anagrams", text, "17_anagrams.ipynb",
-                f"dc.visual_anagram(den, [{p1!r}, {p2!r}], [dc.Identity(), dc.Rotate(2)], n={n})",
-                [(f.name, "Top: the samples; bottom: the same images rotated by 180°.")], m if tour.a.judge else {})
+                f"dc.visual_anagram(den, [{p1!r}, {p2!r}], [dc.Identity(), dc.Rotate({k})], n={n})",
+                [(f.name, f"Top: the samples; bottom: the same images turned by {deg}°.")], m if tour.a.judge else {})
 
 def tour_hybrid(tour:Tour) -> Part:
     "Hybrid images: the low frequencies of one prompt's noise estimate plus the high frequencies of another's."

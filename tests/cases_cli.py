@@ -128,6 +128,9 @@ CASES = [
     # ---- tour --------------------------------------------------------------------------------------------------------
     Case("CLI", "tour --seed -1", lambda: run_cli("tour", "--fast", "--seed", -1, "--out", NO_OUT()),
          match=r"seed=-1: expected 0 <= seed", cli=True),
+    Case("CLI", "tour --part-a an unknown model",
+         lambda: run_cli("tour", "--fast", "--part-a", "nope", "--out", NO_OUT()),
+         match=r"Unknown Part A model 'nope': choose one of \['emoji-t2i', 'mnist-class-ddpm'\]", cli=True),
     Case("CLI", "tour --out a path under a file", lambda: run_cli("tour", "--fast", "--out", a_file() / "tour"),
          match=r"is a file, not a folder", cli=True),
     # ---- calls that must work ----------------------------------------------------------------------------------------

@@ -29,7 +29,9 @@ def gallery(tmp_path_factory):
 
 
 def test_every_part_in_order(gallery):
-    parts = json.loads((gallery / "manifest.json").read_text())["parts"]
+    info = json.loads((gallery / "manifest.json").read_text())
+    parts = info["parts"]
+    assert info["part_a_model"] == "emoji-t2i", "the default tour runs Part A on the text model"
     assert [p["id"] for p in parts] == [fn.__name__.removeprefix("tour_") for fn in PARTS]
     for p in parts:
         assert p["title"] and p["images"] and isinstance(p["metrics"], dict) and p["seconds"] >= 0, p
@@ -105,11 +107,11 @@ def test_parts_are_deterministic(tmp_path):
     assert runs[0] == runs[1]
 
 
-def test_part_a_on_the_text_model(tmp_path):
-    "The one switch that moves Part A onto `emoji-t2i` gives a complete tour (its evaluation skips MNIST readings)."
+def test_part_a_on_the_class_model(tmp_path):
+    "The one switch that moves Part A onto the MNIST class model gives a complete tour, read by the digit classifier."
     from diffusion_course.tour import run_tour
-    page = run_tour(tmp_path / "t2i", fast=True, device="cpu", part_a="emoji-t2i", progress=False)
+    page = run_tour(tmp_path / "mnist", fast=True, device="cpu", part_a="mnist-class-ddpm", progress=False)
     info = json.loads((page.parent / "manifest.json").read_text())
-    assert info["part_a_model"] == "emoji-t2i"
+    assert info["part_a_model"] == "mnist-class-ddpm"
     assert [p["id"] for p in info["parts"]] == [fn.__name__.removeprefix("tour_") for fn in PARTS]
     assert check_gallery(page.parent) == []
