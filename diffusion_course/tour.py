@@ -64,7 +64,11 @@ def image_grid(rows:list,              # one list (or batch) of images (C, H, W)
     plt = _plt()
     R, C = len(rows), max(len(r) for r in rows)
     wide = max([len(s) for s in row_labels or [""]]) * 0.055
-    size = (cell * C + wide + 0.2, cell * aspect * R * 1.12 + 0.3 * R * bool(titles or col_labels) + 0.5 * bool(title))
+    labels = [[textwrap.fill(_cell_label(titles, col_labels, r, c), max(10, int(cell * 18))) for c in range(C)]
+              for r in range(R)]                                   # long titles wrap instead of running into the next
+    lines = max([s.count("\n") + 1 for row in labels for s in row if s] or [0])
+    size = (cell * C + wide + 0.2, cell * aspect * R * 1.12 + (0.3 + 0.13 * max(lines - 1, 0)) * R * bool(lines)
+            + 0.5 * bool(title))
     fig, axs = plt.subplots(R, C, figsize=size, squeeze=False)
     for r, row in enumerate(rows):
         for c in range(C):
@@ -73,8 +77,7 @@ def image_grid(rows:list,              # one list (or batch) of images (C, H, W)
             for s in ax.spines.values(): s.set_visible(img is not None)
             if img is not None:
                 ax.imshow(_pixels(img, value_range), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-            label = _cell_label(titles, col_labels, r, c)
-            if label: ax.set_title(label, fontsize=7)
+            if labels[r][c]: ax.set_title(labels[r][c], fontsize=7)
         if row_labels: axs[r, 0].set_ylabel(row_labels[r], rotation=0, ha="right", va="center", fontsize=8)
     if title: fig.suptitle(textwrap.fill(title, max(40, int(fig.get_figwidth() * 15))), fontsize=9)
     return _save(fig, path)
@@ -339,7 +342,7 @@ def _compare(a1, ag) -> str:
     "A sentence comparing the judge's accuracy without (`a1`) and with guidance (`ag`), as measured."
     if a1 is None: return ""
     if ag > a1: return f"The classifier reads more guided samples as their prompt: {ag:.0%} against {a1:.0%} unguided."
-    if ag == a1: return f"The classifier reads {ag:.0%} of both rows as their prompt: this model does well unguided."
+    if ag == a1: return f"The classifier reads {ag:.0%} of both rows as their prompt: here guidance does not change it."
     return f"Here the classifier reads fewer guided samples as their prompt: {ag:.0%} against {a1:.0%} unguided."
 
 def tour_sampling(tour:Tour) -> Part:
@@ -441,7 +444,7 @@ def tour_inpaint(tour:Tour) -> Part:
     mask = dc.rect_mask(den.image_shape[-1], 0.5, 0, 0.5, 1).to(tour.device)
     out = dc.inpaint(den, images, mask, prompts, seed=tour.seed, timesteps=den.timesteps(tour.steps)).clamp(-1, 1)
     read = tour.read(out) or [""] * len(out)
-    titles = [[f"real, prompt '{p}'" for p in prompts], [""] * len(out),
+    titles = [[f"prompt '{p}'" for p in prompts], [""] * len(out),
               ["inpainted" + (f": read {r}" if r else "") for r in read]]
     f = image_grid([list(images), list(images * (1 - mask)), list(out)], tour.path("inpaint.png"),
                    f"Inpainting: the bottom half regenerated (γ = {den.guidance:g})",
@@ -660,10 +663,12 @@ def tour_evaluation(tour:Tour) -> Part:
           ["C0"] * len(now) + ["C7"] * (len(bars) - len(now)))
     _bars(a2, t2i, "emoji-t2i: concept judge over 143 concepts (card)", "C1")
     f = _save(fig, tour.path("evaluation.png"))
-    text = (f"Left: the fraction of this tour's samples ({len(digits)} each) that the bundled MNIST classifier reads as"
-            " the requested digit, beside the accuracy the model cards report over 100 samples. Right: the "
-            "text-to-image model's prompt fidelity (top-1 and top-5 among 143 concepts) from its card: far above "
-            "chance, far below the judge's score on real drawings, as expected after a fraction of its training.")
+    left = (f"Left: the fraction of this tour's samples ({len(digits)} each) that the bundled MNIST classifier reads as"
+            " the requested digit, beside the accuracy the model cards report over 100 samples." if now else
+            "Left: the accuracy the MNIST models' cards report over 100 samples (this tour's Part A ran on the text "
+            "model, so none of its samples are digits).")
+    text = left + (" Right: the text-to-image model's prompt fidelity from its card (top-1 and top-5 among 143 "
+                   "concepts), beside the judge's top-1 on real drawings in a style it never saw, and chance.")
     return Part("evaluation", "Evaluation", text, "26_release.ipynb", "dc.load_classifier('mnist')(images).argmax(1)",
                 [(f.name, "Left: classifier accuracy of samples (blue: this run, grey: model cards); right: the "
                           "emoji-t2i judge.")],
