@@ -130,7 +130,7 @@ CASES = [
          match=r"seed=-1: expected 0 <= seed", cli=True),
     Case("CLI", "tour --part-a an unknown model",
          lambda: run_cli("tour", "--fast", "--part-a", "nope", "--out", NO_OUT()),
-         match=r"Unknown Part A model 'nope': choose one of \['emoji-t2i', 'mnist-class-ddpm'\]", cli=True),
+         match=r"Unknown Part A model 'nope': choose one of \[.*'emoji-t2i'.*\]", cli=True),
     Case("CLI", "tour --out a path under a file", lambda: run_cli("tour", "--fast", "--out", a_file() / "tour"),
          match=r"is a file, not a folder", cli=True),
     # ---- calls that must work ----------------------------------------------------------------------------------------
