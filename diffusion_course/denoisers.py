@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['PRETRAINED', 'DENOISER_CLASSES', 'Prediction', 'strided_timesteps', 'Denoiser', 'CourseDenoiser', 'DiffusersDenoiser',
            'PromptEmbeddings', 'save_prompt_embeds', 'load_prompt_embeds', 'TextDenoiser', 'load_text_denoiser',
-           'pretrained_dir', 'available_models', 'load_pretrained', 'as_denoiser']
+           'default_guidance', 'pretrained_dir', 'available_models', 'load_pretrained', 'as_denoiser']
 
 # %% ../nbs/12_denoisers.ipynb #164de0a2
 import importlib.resources
@@ -21,7 +21,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 # %% ../nbs/12_denoisers.ipynb #f9a3891f
-from .checks import atomic_path
+from .checks import atomic_path, check_guidance
 from .data import CLASS_NAMES
 from .schedules import NoiseSchedule
 from .text import MiniLMEncoder
@@ -291,8 +291,9 @@ class TextDenoiser(Denoiser):
     "A text-conditioned `TextUNet` (the bundled `emoji-t2i`) as a `Denoiser`: free-text prompts, '' = unconditional."
     guidance, steps = 7.0, 34                                   # IF's default guidance; the course's 34 strided steps
     threshold = "clip"      # x̂0 clipped to [-1, 1] at every step, as diffusers' DDPMScheduler (clip_sample=True) does
-    def __init__(self, unet:TextUNet, prompts:PromptEmbeddings, name="emoji-t2i"):
+    def __init__(self, unet:TextUNet, prompts:PromptEmbeddings, name="emoji-t2i", guidance=None):
         cfg = unet.config
+        if guidance is not None: self.guidance = check_guidance(guidance)
         shape = (cfg.in_channels, cfg.sample_size, cfg.sample_size)
         super().__init__(NoiseSchedule.cosine(cfg.num_train_timesteps), shape, name)
         self.unet, self.prompts = unet.eval(), prompts
@@ -324,7 +325,17 @@ def load_text_denoiser(folder, name:str|None=None, device=None) -> TextDenoiser:
     unet = TextUNet.from_pretrained(folder).to(device or "cpu")
     table = folder / "prompts.safetensors"
     prompts = PromptEmbeddings(embeds=load_prompt_embeds(table) if table.exists() else {}, encoder=MiniLMEncoder())
-    return TextDenoiser(unet, prompts, name=name or folder.name)
+    return TextDenoiser(unet, prompts, name=name or folder.name, guidance=default_guidance(folder))
+
+def default_guidance(folder) -> float|None:
+    "The guidance scale in `folder/sampling.json` (a model's measured default), None when the folder has none."
+    path = Path(folder) / "sampling.json"
+    if not path.is_file(): return None
+    try: g = json.loads(path.read_text())["guidance"]
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise ValueError(f"{path} should be JSON like {{\"guidance\": 3.0}} ({type(e).__name__}: {e}). "
+                         f"{folder_fix_hint(Path(folder))}") from None
+    return check_guidance(g)
 
 # %% ../nbs/12_denoisers.ipynb #cc16a0ea
 PRETRAINED = {  # name -> (dataset, description)

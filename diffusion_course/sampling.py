@@ -273,7 +273,7 @@ def flow_sample(den:Denoiser, x, prompt="", guidance:float=1.0, steps:int=300, s
 # %% ../nbs/13_sampling.ipynb #b0c76abc
 def sample(model,                 # a Denoiser, a bundled model name, a CourseUNet or a diffusers pipeline
            prompts="",            # one prompt per image ('' = unconditional), e.g. ['7', '3']
-           guidance:float|None=None,  # CFG scale; None: the model's default (5 for the course models, 7 for IF)
+           guidance:float|None=None,  # CFG scale; None: the model's default (`den.guidance`)
            sampler:str|None=None, # 'ddpm' | 'ddim' (diffusion) or 'euler' | 'heun' (flow); None: 'ddpm' / 'euler'
            steps:int|None=None,   # strided timesteps (or flow steps); None: the model's default
            seed:int=0,            # image i starts from the noise of seed + i

@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['EVAL_CONCEPTS', 'PARAPHRASES', 'JUDGE_HELD_OUT', 'name_prompts', 'check_paraphrases', 'ConceptJudge', 'augment',
-           'judge_split', 'train_judge', 'classify', 'topk', 'reads_as', 'prompt_fidelity', 'load_judge',
-           'mean_pairwise_distance', 'shipped_prompts', 'publish_t2i', 'real_reference', 'diversity']
+           'judge_split', 'train_judge', 'classify', 'topk', 'reads_as', 'prompt_fidelity', 'fidelity_curve',
+           'best_guidance', 'load_judge', 'mean_pairwise_distance', 'shipped_prompts', 'publish_t2i', 'real_reference',
+           'diversity']
 
 # %% ../nbs/28_t2i_eval.ipynb #5f4570a0
 import json
@@ -166,6 +167,14 @@ def prompt_fidelity(model, judge, prompts:dict, n:int=2, guidance=None, steps=No
     logits = classify(judge, x * 2 - 1)
     return dict(top1=topk(logits, y, 1), top5=topk(logits, y, 5), n=len(ps)), x
 
+def fidelity_curve(model, judge, prompts:dict, gammas=(1, 2, 3, 5, 7), n:int=2, seed:int=0) -> list:
+    "`prompt_fidelity` at each guidance scale γ in `gammas`, same prompts and seed: one row per γ."
+    return [dict(guidance=g, **prompt_fidelity(model, judge, prompts, n, guidance=g, seed=seed)[0]) for g in gammas]
+
+def best_guidance(rows) -> float:
+    "The γ of a `fidelity_curve` with the highest top-1 (ties: the higher top-5, then the smaller γ)."
+    return max(rows, key=lambda r: (r["top1"], r["top5"], -r["guidance"]))["guidance"]
+
 # %% ../nbs/28_t2i_eval.ipynb #4c915682
 def load_judge():
     "The bundled emoji concept judge, or a clear error saying how to make one."
@@ -210,6 +219,7 @@ def _t2i_card(name, cfg, hist, command, fid, machine, n_params, n_images):
     secs, final_train, final_test = sum(hist["epoch_seconds"]), hist["train_loss"][-1], hist["test_loss"][-1]
     f = lambda m: f"top-1 {m['top1']:.1%}, top-5 {m['top5']:.1%} ({m['n']} images)"
     pred = "v" if cfg.get("prediction") == "v_prediction" else "ε"           # runs before the v recipe have no field
+    curve = "; ".join(f"γ {r['guidance']:g}: {r['top1']:.1%} / {r['top5']:.1%}" for r in fid["guidance_curve"])
     return f"""# {name}
 
 A text-to-image model built like DeepFloyd IF stage I, small enough for a laptop CPU: a pixel-space `TextUNet`
@@ -217,7 +227,7 @@ A text-to-image model built like DeepFloyd IF stage I, small enough for a laptop
 {n_params / 1e6:.2f} M parameters), conditioned on all-MiniLM-L6-v2 token embeddings (16 × 384; `""` is the
 unconditional prompt), squared-cosine schedule with T={cfg['T']}, {pred}-prediction. Load it with
 `diffusion_course.load_pretrained("{name}")`; sample with `diffusion_course.sample("{name}", ["a rocket ship"], seed=0)`
-(guidance 7, 34 strided DDPM steps by default).
+(guidance {fid['guidance']:g}, 34 strided DDPM steps by default).
 
 - Training: {status}; seed {cfg['seed']}; batch {cfg['batch_size']}; AdamW lr {cfg['lr']} (warm-up
   {cfg['warmup_steps']} steps, cosine to lr/10 over {total} epochs), weight decay {cfg['weight_decay']}; caption dropout
@@ -230,8 +240,11 @@ unconditional prompt), squared-cosine schedule with T={cfg['T']}, {pred}-predict
 - Wall time: {secs / 3600:.2f} h for {done} epochs ({secs / done / 60:.1f} min per epoch).
 - Losses ({pred}-MSE): last epoch's mean training loss {final_train:.4f}; fixed-noise loss of the EMA model on 512
   training images {final_test:.4f}.
-- Prompt fidelity (guidance 7, 34 steps, seed 0, 2 samples per prompt), judged by `emoji-judge`, a concept classifier
-  over {len(EVAL_CONCEPTS)} concepts that never saw the {JUDGE_HELD_OUT} art set:
+- Default guidance γ = {fid['guidance']:g} (in `sampling.json`): of the scales measured, the one with the best top-1 on
+  the prompts by name below ({curve}; IF's default is 7).
+- Prompt fidelity (guidance {fid['guidance']:g}, 34 steps, seed 0, {fid['names']['n'] // len(EVAL_CONCEPTS)} samples per
+  prompt), judged by `emoji-judge`, a concept classifier over {len(EVAL_CONCEPTS)} concepts that never saw the
+  {JUDGE_HELD_OUT} art set:
   - {len(EVAL_CONCEPTS)} prompts by name ("a dog face"): {f(fid['names'])}
   - {len(PARAPHRASES)} paraphrases in no training caption ("a puppy", "a spaceship"): {f(fid['paraphrases'])}
   - real-image reference: the judge on {JUDGE_HELD_OUT}'s real drawings of the same concepts: {f(fid['real'])}
@@ -243,7 +256,7 @@ unconditional prompt), squared-cosine schedule with T={cfg['T']}, {pred}-predict
 
 # %% ../nbs/28_t2i_eval.ipynb #34847e07
 def publish_t2i(run, command:str, dest=None, judge=None, name:str="emoji-t2i", n:int=2, diversity_concepts:int=20,
-                data=None):
+                data=None, gammas=(1, 2, 3, 5, 7)):
     "Copy training `run` into the package as `name`, with prompt table, credits, history, samples and a measured card."
     run = Path(run); dest = Path(dest or pretrained_dir()) / name
     weights, hist, cfg = _t2i_weights(run)
@@ -255,7 +268,10 @@ def publish_t2i(run, command:str, dest=None, judge=None, name:str="emoji-t2i", n
         (tmp / "history.json").write_text(json.dumps({k: [round(v, 5) for v in vs] for k, vs in hist.items()}))
         (tmp / "train_config.json").write_text(json.dumps(cfg, indent=1))
         judge, data = judge or load_judge(), data or load_emoji(32)
-        fid = {"names": prompt_fidelity(str(tmp), judge, name_prompts(), n)[0],
+        curve = fidelity_curve(str(tmp), judge, name_prompts(), gammas, n)       # the default γ: measured, then saved
+        g = best_guidance(curve)
+        (tmp / "sampling.json").write_text(json.dumps({"guidance": g}))      # every measurement below samples at g
+        fid = {"guidance": g, "guidance_curve": curve, "names": next(r for r in curve if r["guidance"] == g),
                "paraphrases": prompt_fidelity(str(tmp), judge, PARAPHRASES, n)[0], "real": real_reference(judge, data)}
         fid.update(diversity(str(tmp), judge, data, EVAL_CONCEPTS[:diversity_concepts]))
         from torchvision.utils import save_image
