@@ -390,7 +390,9 @@ def load_pretrained(name:str="mnist-class-ddpm", # a bundled model name, a `save
                          f"({' or '.join(DENOISER_CLASSES)}). Bundled denoisers: {available_models() or 'none'}.")
     if kind == "TextUNet": return load_text_denoiser(folder, str(name), device)
     unet = CourseUNet.from_pretrained(folder).to(device or "cpu").eval()  # a missing or damaged weights file is named
-    return CourseDenoiser(unet, CLASS_NAMES[_dataset_of(folder, name)], name=str(name))
+    den = CourseDenoiser(unet, CLASS_NAMES[_dataset_of(folder, name)], name=str(name))
+    if (g := default_guidance(folder)) is not None: den.guidance = g     # the folder's measured default, if any
+    return den
 
 # %% ../nbs/12_denoisers.ipynb #88a629a3
 def _model_folder(name) -> Path:
