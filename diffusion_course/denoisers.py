@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['PRETRAINED', 'DENOISER_CLASSES', 'Prediction', 'strided_timesteps', 'Denoiser', 'CourseDenoiser', 'DiffusersDenoiser',
            'PromptEmbeddings', 'save_prompt_embeds', 'load_prompt_embeds', 'TextDenoiser', 'load_text_denoiser',
-           'default_guidance', 'pretrained_dir', 'available_models', 'load_pretrained', 'as_denoiser']
+           'default_guidance', 'save_default_guidance', 'pretrained_dir', 'available_models', 'load_pretrained',
+           'as_denoiser']
 
 # %% ../nbs/12_denoisers.ipynb #164de0a2
 import importlib.resources
@@ -21,7 +22,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 # %% ../nbs/12_denoisers.ipynb #f9a3891f
-from .checks import atomic_path, check_guidance
+from .checks import atomic_path, atomic_write_text, check_guidance
 from .data import CLASS_NAMES
 from .schedules import NoiseSchedule
 from .text import MiniLMEncoder
@@ -336,6 +337,11 @@ def default_guidance(folder) -> float|None:
         raise ValueError(f"{path} should be JSON like {{\"guidance\": 3.0}} ({type(e).__name__}: {e}). "
                          f"{folder_fix_hint(Path(folder))}") from None
     return check_guidance(g)
+
+def save_default_guidance(folder, guidance:float, evidence=None) -> Path:
+    "Write `folder/sampling.json`: the model's default guidance and the measurements (`evidence`) that chose it."
+    d = {"guidance": check_guidance(guidance)} | ({"chosen_from": evidence} if evidence is not None else {})
+    return atomic_write_text(Path(folder) / "sampling.json", json.dumps(d, indent=1))
 
 # %% ../nbs/12_denoisers.ipynb #cc16a0ea
 PRETRAINED = {  # name -> (dataset, description)

@@ -23,7 +23,7 @@ from diffusers.models.modeling_utils import ModelMixin
 # %% ../nbs/28_t2i_eval.ipynb #c0c162bb
 from .checks import atomic_path
 from .deepfloyd import COURSE_PROMPTS
-from .denoisers import as_denoiser, pretrained_dir, save_prompt_embeds
+from .denoisers import as_denoiser, pretrained_dir, save_default_guidance, save_prompt_embeds
 from .emoji import emoji_captions, emoji_credits, load_emoji, phrase, with_article
 from .release import machine_description
 from .sampling import sample
@@ -270,7 +270,7 @@ def publish_t2i(run, command:str, dest=None, judge=None, name:str="emoji-t2i", n
         judge, data = judge or load_judge(), data or load_emoji(32)
         curve = fidelity_curve(str(tmp), judge, name_prompts(), gammas, n)       # the default γ: measured, then saved
         g = best_guidance(curve)
-        (tmp / "sampling.json").write_text(json.dumps({"guidance": g}))      # every measurement below samples at g
+        save_default_guidance(tmp, g, curve)                                # every measurement below samples at g
         fid = {"guidance": g, "guidance_curve": curve, "names": next(r for r in curve if r["guidance"] == g),
                "paraphrases": prompt_fidelity(str(tmp), judge, PARAPHRASES, n)[0], "real": real_reference(judge, data)}
         fid.update(diversity(str(tmp), judge, data, EVAL_CONCEPTS[:diversity_concepts]))
