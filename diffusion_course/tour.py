@@ -368,7 +368,7 @@ def tour_cfg(tour:Tour) -> Part:
                    "two scales", ["γ = 1", f"γ = {g:g}"], titles=titles, value_range=(0, 1))
     a1, ag = _hits(tour, x1, tour.a.prompts), _hits(tour, xg, tour.a.prompts)
     text = (f"Each column starts from the same noise; the bottom row pushes the noise estimate away from the "
-            f"unconditional one with γ = {g:g}, which gives bolder, more typical samples. " + _compare(a1, ag))
+            f"unconditional one with γ = {g:g}. " + _compare(a1, ag))
     return Part("cfg", "Classifier-free guidance", text, "15_cfg.ipynb",
                 f"dc.sample(den, prompts, guidance={g:g}, seed=seed)",
                 [(f.name, f"Top: γ = 1; bottom: γ = {g:g}; the same seed in each column; 'prompt' → what the "
@@ -483,6 +483,14 @@ def tour_anagram(tour:Tour) -> Part:
                 f"dc.visual_anagram(den, [{p1!r}, {p2!r}], [dc.Identity(), dc.Rotate({k})], n={n})",
                 [(f.name, f"Top: the samples; bottom: the same images turned by {deg}°.")], m if tour.a.judge else {})
 
+def _hybrid_sentence(m:dict, lo:str, hi:str) -> str:
+    "What the judge read in this tour's hybrids, as measured (empty without a judge)."
+    if not m or None in m.values(): return ""
+    a, b = m[f"low-pass read as '{lo}'"], m[f"hybrid read as '{hi}'"]
+    both = ": this pair reads both ways." if a and b else ", so in this tour the pair does not read both ways."
+    return (f" Here the judge reads the low-pass as '{lo}' in {a:.0%} of the samples and the hybrid as '{hi}' in "
+            f"{b:.0%}" + both)
+
 def tour_hybrid(tour:Tour) -> Part:
     "Hybrid images: the low frequencies of one prompt's noise estimate plus the high frequencies of another's."
     den, (lo, hi), n = tour.den, tour.a.hybrid, tour.n
@@ -498,8 +506,8 @@ def tour_hybrid(tour:Tour) -> Part:
     text = (f"The noise estimate is the low-pass (Gaussian blur, σ = {sigma:g} px) of the estimate for '{lo}' plus the "
             f"high-pass of the estimate for '{hi}'. Rows: the hybrid, what survives from afar (its low frequencies) and"
             " up close (its high frequencies, amplified ×3 to be visible). In images this small the high frequencies "
-            "are faint, and the low-pass prompt usually dominates: a pair reads both ways only when the two share "
-            "their colour and outline and differ in the detail inside it.")
+            "are faint: a pair reads both ways only when the two share their colour and outline and differ in the "
+            "detail inside it." + _hybrid_sentence(m, lo, hi))
     return Part("hybrid", "Hybrid images", text, "18_hybrids.ipynb", f"dc.hybrid_image(den, {lo!r}, {hi!r}, n={n})",
                 [(f.name, "Columns: samples; rows: the hybrid, its low-pass, its high-pass (×3).")], m)
 
