@@ -203,8 +203,8 @@ def _sampling_parsers(sub):
                             "emoji-t2i) or a folder that `diffusion-course train` wrote, e.g. "
                             "runs/mnist-class-ddpm/model (default: %(default)s)")
         e.add_argument("--guidance", type=float, default=None,
-                       help="classifier-free guidance scale (default: the model's own: 5 for the class models, the "
-                            "measured one in emoji-t2i's card for it)")
+                       help="classifier-free guidance scale (default: the model's own, measured and kept in its "
+                            "sampling.json; 5, the course's, for a model without one)")
         e.add_argument("--seed", type=int, default=0, help="image i starts from the noise of seed + i (default: 0)")
         e.add_argument("--sampler", choices=["ddpm", "ddim", "euler", "heun"],
                        help="default: the model's own (ddpm, or euler for flow matching)")

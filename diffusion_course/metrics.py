@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['classifier_features', 'gaussian_fit', 'sqrtm_psd', 'frechet_distance', 'class_diversity', 'real_sets',
            'reference_features', 'count_calls', 'scheduler_for', 'sample_with_scheduler', 'evaluate_class_model',
-           'guidance_curve', 'plot_guidance_curve', 'steps_table', 'format_quality']
+           'guidance_curve', 'best_class_guidance', 'plot_guidance_curve', 'steps_table', 'format_quality']
 
 # %% ../nbs/29_metrics.ipynb #5496c20b
 import contextlib
@@ -143,6 +143,13 @@ def guidance_curve(model, gammas=(0, 1, 2, 3, 5, 7, 10), n_per_class:int=100, se
     "`evaluate_class_model` at each guidance scale γ in `gammas` (same seed, same everything else)."
     return [evaluate_class_model(model, n_per_class, guidance=g, seed=seed) for g in gammas]
 
+def best_class_guidance(rows, min_accuracy:float=0.99) -> float:
+    "The γ of a `guidance_curve` with the lowest FID among those whose accuracy reaches `min_accuracy`."
+    ok = [r for r in rows if r["accuracy"] >= min_accuracy]
+    if not ok: raise ValueError(f"No γ of {[r['guidance'] for r in rows]} reaches accuracy {min_accuracy:.0%}: "
+                                "extend the sweep to higher γ.")
+    return min(ok, key=lambda r: (r["fid_ratio"], r["guidance"]))["guidance"]
+
 def plot_guidance_curve(rows, title=""):
     "Accuracy and FID / floor against γ, on two axes."
     g = [r["guidance"] for r in rows]
@@ -153,12 +160,12 @@ def plot_guidance_curve(rows, title=""):
     fig.suptitle(title); fig.tight_layout()
 
 # %% ../nbs/29_metrics.ipynb #06aabd56
-def steps_table(settings, n_per_class:int=100, seed:int=0) -> list:
+def steps_table(settings, n_per_class:int=100, seed:int=0, guidance=None) -> list:
     "`evaluate_class_model` for each (label, model, sampler or scheduler, steps) in `settings`; a row per setting."
     rows = []
     for label, model, sampler, steps in settings:                  # sampler: a name or a diffusers scheduler
         kw = dict(scheduler=sampler) if hasattr(sampler, "set_timesteps") else dict(sampler=sampler)
-        r = evaluate_class_model(model, n_per_class, steps=steps, seed=seed, **kw)
+        r = evaluate_class_model(model, n_per_class, guidance=guidance, steps=steps, seed=seed, **kw)
         rows.append(dict(setting=label, **r))
     return rows
 
