@@ -145,7 +145,7 @@ CASES = [
          lambda: sample_cli("--prompts", "5", "--n", 2, "--out", out("ok.npy")), check=wrote(out("ok.npy"))),
     Case("CLI", "eval fashion-class-ddpm is judged by the Fashion classifier",
          lambda: run_cli("eval", "--model", "fashion-class-ddpm", "--n-per-class", 2, "--sampler", "ddim",
-                         "--steps", 4),
+                         "--steps", 4, "--guidance", 5),
          check=lambda r: r[0] == 0 and "per class: T-shirt/top: " in r[1]
          and float(r[1].split("\n| 5.00 | ")[1].split(" |")[0]) >= 50),   # the accuracy column, in %
 ]
