@@ -332,11 +332,10 @@ def default_guidance(folder) -> float|None:
     "The guidance scale in `folder/sampling.json` (a model's measured default), None when the folder has none."
     path = Path(folder) / "sampling.json"
     if not path.is_file(): return None
-    try: g = json.loads(path.read_text())["guidance"]
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
+    try: return check_guidance(json.loads(path.read_text())["guidance"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
         raise ValueError(f"{path} should be JSON like {{\"guidance\": 3.0}} ({type(e).__name__}: {e}). "
                          f"{folder_fix_hint(Path(folder))}") from None
-    return check_guidance(g)
 
 def save_default_guidance(folder, guidance:float, evidence=None) -> Path:
     "Write `folder/sampling.json`: the model's default guidance and the measurements (`evidence`) that chose it."

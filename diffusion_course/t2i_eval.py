@@ -173,6 +173,7 @@ def fidelity_curve(model, judge, prompts:dict, gammas=(1, 2, 3, 5, 7), n:int=2, 
 
 def best_guidance(rows) -> float:
     "The γ of a `fidelity_curve` with the highest top-1 (ties: the higher top-5, then the smaller γ)."
+    if not rows: raise ValueError("No guidance scales were measured: pass at least one γ, e.g. gammas=(3, 5, 7).")
     return max(rows, key=lambda r: (r["top1"], r["top5"], -r["guidance"]))["guidance"]
 
 # %% ../nbs/28_t2i_eval.ipynb #4c915682
