@@ -32,7 +32,8 @@ def cmd_tour(args):
 # %% ../nbs/90_cli.ipynb #97f59c66
 def cmd_train(args):
     "Train a preset into `args.out` (resumable with `--resume`)."
-    if args.preset == "emoji-t2i": return _train_t2i(args)
+    if args.preset.startswith("emoji-t2i"): return _train_t2i(args)
+    if args.init: raise ValueError("--init: only the emoji-t2i presets start from a checkpoint; drop it.")
     from diffusion_course.trainer import get_preset, train
     over = {k: v for k, v in dict(epochs=args.epochs, dataset=args.dataset, num_hiddens=args.num_hiddens,
                                   batch_size=args.batch_size, lr=args.lr, seed=args.seed, n_train=args.n_train,
@@ -52,16 +53,21 @@ SAMPLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".pt", ".npy")   # a pictur
 
 def _train_t2i(args):
     "Train (or resume) the text-to-image recipe `T2IConfig` into `args.out`."
-    from diffusion_course.t2i_train import T2IConfig, check_t2i_config, train_t2i
+    from diffusion_course.t2i_train import T2I_PRESETS, check_t2i_config, train_t2i
+    if args.preset not in T2I_PRESETS:
+        raise ValueError(f"Unknown preset {args.preset!r}: the text-to-image ones are {', '.join(T2I_PRESETS)}.")
     unused = [f"--{k.replace('_', '-')}" for k in ("dataset", "num_hiddens", "n_train", "n_test", "mixed_precision")
               if getattr(args, k) is not None]
     unused += [f for f, on in (("--channels-last", args.channels_last), ("--no-lr-decay", args.no_lr_decay)) if on]
-    if unused: raise ValueError(f"{', '.join(unused)}: not a setting of --preset emoji-t2i (it takes --epochs, "
-                                "--batch-size, --lr, --seed, --ema-decay); drop it.")
+    if unused: raise ValueError(f"{', '.join(unused)}: not a setting of --preset {args.preset} (it takes --epochs, "
+                                "--batch-size, --lr, --seed, --ema-decay, --init); drop it.")
     over = {k: v for k, v in dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                                  ema_decay=args.ema_decay).items() if v is not None}
-    cfg = check_t2i_config(dataclasses.replace(T2IConfig(), **over))
-    out, t0 = _can_write(args.out or "runs/emoji-t2i"), time.time()
+                                  ema_decay=args.ema_decay, init=args.init).items() if v is not None}
+    cfg = check_t2i_config(dataclasses.replace(T2I_PRESETS[args.preset], **over))
+    if cfg.captions == "compounds" and not cfg.init:
+        raise ValueError(f"--preset {args.preset} fine-tunes a trained model: pass --init with one of an emoji-t2i "
+                         "run's checkpoints, e.g. --init runs/emoji-t2i/checkpoints/epoch_0150.")
+    out, t0 = _can_write(args.out or f"runs/{args.preset}"), time.time()
     model, hist = train_t2i(cfg, out, resume=args.resume, progress=not args.quiet)
     print(f"done in {time.time() - t0:.0f} s: {len(hist['train_loss'])} epochs, "
           f"final train loss {hist['train_loss'][-1]:.4f}; run in {out}")
@@ -228,7 +234,8 @@ def _train_parser(sub):
     r = sub.add_parser("train", help="train a Part B preset (resumable)",
                        description="Train a preset into --out; --resume continues from its newest checkpoint.")
     r.add_argument("--preset", required=True,
-                   help="one of: single-step, pure-noise, time-ddpm, class-ddpm, time-fm, class-fm, emoji-t2i")
+                   help="one of: single-step, pure-noise, time-ddpm, class-ddpm, time-fm, class-fm, emoji-t2i, "
+                        "emoji-t2i-compounds (a fine-tune: needs --init)")
     r.add_argument("--dataset", choices=["mnist", "fashion"])
     r.add_argument("--epochs", type=int); r.add_argument("--out", help="run folder (default runs/<dataset>-<preset>)")
     r.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
@@ -239,6 +246,9 @@ def _train_parser(sub):
     r.add_argument("--mixed-precision", choices=["no", "bf16"]); r.add_argument("--channels-last", action="store_true")
     r.add_argument("--no-lr-decay", action="store_true",
                    help="constant learning rate (the flow-matching 'no scheduler' experiment)")
+    r.add_argument("--init", metavar="CHECKPOINT",
+                   help="emoji-t2i presets: start from this checkpoint's weights, e.g. runs/emoji-t2i/checkpoints/"
+                        "epoch_0150")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.set_defaults(fn=cmd_train)
 

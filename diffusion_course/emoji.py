@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['EMOJI_SETS', 'KEYWORDS_PACKAGE', 'STYLE_WORDS', 'NPM_HELP', 'TONES', 'emoji_credits', 'npm_specs', 'npm_install',
            'check_packages', 'find_emoji_packages', 'is_variant', 'read_icon_set', 'render_svg', 'read_keywords',
-           'build_emoji_arrays', 'EmojiData', 'load_emoji', 'phrase', 'with_article', 'emoji_captions']
+           'build_emoji_arrays', 'EmojiData', 'load_emoji', 'phrase', 'with_article', 'own_keywords', 'emoji_captions',
+           'compound_captions']
 
 # %% ../nbs/02_emoji.ipynb #5bf5dec8
 import hashlib
@@ -191,13 +192,23 @@ def load_emoji(size:int=32, node_modules=None, limit:int=0, path=None) -> EmojiD
         keywords = json.loads(str(d["keywords"]))
         return EmojiData(torch.from_numpy(d[f"x{size}"]), d["names"].tolist(), d["styles"].tolist(), keywords)
 
-# %% ../nbs/02_emoji.ipynb #a79ba87e
+# %% ../nbs/02_emoji.ipynb #61ae71b1
 def phrase(name:str) -> str: return name.replace("-", " ")
 
 def with_article(p:str) -> str: return ("an " if p[:1] in "aeiou8" else "a ") + p
 
+def own_keywords(name:str, keywords=(), n:int=3) -> list:
+    "The first `n` distinct keywords of `name` that are not already words of its phrase."
+    return list(dict.fromkeys(k for k in keywords if k not in phrase(name)))[:n]
+
 def emoji_captions(name:str, style:str, keywords=()) -> list:
     "The captions of one image: the name in several phrasings, with its art style and with up to three keywords."
-    p, kws = phrase(name), list(dict.fromkeys(k for k in keywords if k not in phrase(name)))[:3]
+    p, kws = phrase(name), own_keywords(name, keywords)
     caps = [p, with_article(p), f"an emoji of {with_article(p)}", f"{with_article(p)}, {STYLE_WORDS[style]} style"]
     return caps + ([f"{p}: {', '.join(kws)}"] if kws else [])
+
+# %% ../nbs/02_emoji.ipynb #af19e749
+def compound_captions(name:str, keywords=()) -> list:
+    "The name beside each of its first three keywords, after and before it: 'a rocket ship', 'a ship rocket'."
+    p, kws = phrase(name), own_keywords(name, keywords)
+    return [with_article(f"{p} {k}") for k in kws] + [with_article(f"{k} {p}") for k in kws]

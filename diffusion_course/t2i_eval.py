@@ -24,7 +24,7 @@ from diffusers.models.modeling_utils import ModelMixin
 from .checks import atomic_path
 from .deepfloyd import COURSE_PROMPTS
 from .denoisers import as_denoiser, pretrained_dir, save_default_guidance, save_prompt_embeds
-from .emoji import emoji_captions, emoji_credits, load_emoji, phrase, with_article
+from .emoji import compound_captions, emoji_captions, emoji_credits, load_emoji, phrase, with_article
 from .release import machine_description
 from .sampling import sample
 from .t2i_train import SAMPLE_PROMPTS
@@ -57,7 +57,7 @@ PARAPHRASES = {  # a prompt no training caption contains -> the concept it shoul
     "a barn owl": "owl", "a duckling": "duck", "a hen": "chicken", "a phantom": "ghost",
     "an extraterrestrial": "alien", "a king's crown": "crown", "an electric guitar": "guitar", "a fiddle": "violin",
     "a snare drum": "drum", "earphones": "headphone", "a tv set": "television", "a glowing lightbulb": "light-bulb",
-    "a wax candle": "candle", "a stack of books": "books", "a parasol": "umbrella", "a double rainbow": "rainbow",
+    "a candlestick": "candle", "a stack of books": "books", "a parasol": "umbrella", "a double rainbow": "rainbow",
     "a snow crystal": "snowflake", "an erupting mountain": "volcano", "a medieval fortress": "castle",
     "a cheeseburger": "hamburger", "a donut": "doughnut", "a bunch of grapes": "grapes",
     "a glass of red wine": "wine-glass", "a pint of beer": "beer-mug", "a football": "soccer-ball",
@@ -72,9 +72,10 @@ def name_prompts(concepts=EVAL_CONCEPTS) -> dict:
     return {with_article(phrase(c)): c for c in concepts}
 
 def check_paraphrases(data, paraphrases=PARAPHRASES, concepts=EVAL_CONCEPTS):
-    "Fail if a paraphrase targets an unjudged concept or is a training caption of `data`."
-    unknown = {p: c for p, c in paraphrases.items() if c not in concepts}
-    captions = {c for n, s in zip(data.names, data.styles) for c in emoji_captions(n, s, data.keywords.get(n, []))}
+    "Fail if a paraphrase targets an unjudged concept or is a training caption of `data` (compounds included)."
+    unknown, kw = {p: c for p, c in paraphrases.items() if c not in concepts}, lambda n: data.keywords.get(n, [])
+    captions = {c for n, s in zip(data.names, data.styles)
+                for c in emoji_captions(n, s, kw(n)) + compound_captions(n, kw(n))}
     seen = sorted(set(paraphrases) & captions)
     if unknown or seen:
         raise ValueError(f"Paraphrases with unjudged concepts {unknown} or that are training captions {seen}.")
