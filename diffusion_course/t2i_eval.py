@@ -213,6 +213,15 @@ def _t2i_weights(run:Path):
         raise FileNotFoundError(f"{run} has no finished epoch yet (no checkpoints/epoch_*): train at least one epoch.")
     return cks[-1] / "ema", torch.load(cks[-1] / "state.pt", weights_only=False)["history"], cfg
 
+def _base_line(cfg) -> str:
+    "For a fine-tune: the run its starting checkpoint came from (epochs, hours), read from that run's record."
+    if not cfg.get("init"): return ""
+    base = Path(cfg["init"]).parents[1] / "history.json"                   # <run>/checkpoints/epoch_N
+    if not base.exists(): return f"\n- Started from the checkpoint `{cfg['init']}`."
+    h = json.loads(base.read_text())
+    return (f"\n- Started from the checkpoint `{cfg['init']}`: {len(h['train_loss'])} epochs of the `emoji-t2i` "
+            f"recipe, {sum(h['epoch_seconds']) / 3600:.2f} h; the lines below are the fine-tune's own.")
+
 def _t2i_card(name, cfg, hist, command, fid, machine, n_params, n_images):
     done, total = len(hist["train_loss"]), cfg["epochs"]
     status = "complete" if done >= total else (f"**partial: {done} of {total} epochs** (the run resumes with the same "
@@ -222,6 +231,7 @@ def _t2i_card(name, cfg, hist, command, fid, machine, n_params, n_images):
     f = lambda m: f"top-1 {m['top1']:.1%}, top-5 {m['top5']:.1%} ({m['n']} images)"
     pred = "v" if cfg.get("prediction") == "v_prediction" else "ε"           # runs before the v recipe have no field
     curve = "; ".join(f"γ {r['guidance']:g}: {r['top1']:.1%} / {r['top5']:.1%}" for r in fid["guidance_curve"])
+    comp = ', and the name beside its own keywords: "a rocket ship"' if cfg.get("captions") == "compounds" else ""
     return f"""# {name}
 
 A text-to-image model built like DeepFloyd IF stage I, small enough for a laptop CPU: a pixel-space `TextUNet`
@@ -233,9 +243,9 @@ unconditional prompt), squared-cosine schedule with T={cfg['T']}, {pred}-predict
 
 - Training: {status}; seed {cfg['seed']}; batch {cfg['batch_size']}; AdamW lr {cfg['lr']} (warm-up
   {cfg['warmup_steps']} steps, cosine to lr/10 over {total} epochs), weight decay {cfg['weight_decay']}; caption dropout
-  {cfg['p_uncond']}; EMA {cfg['ema_decay']} (these are the EMA weights).
+  {cfg['p_uncond']}; EMA {cfg['ema_decay']} (these are the EMA weights).{_base_line(cfg)}
 - Data: {n_images} emoji images (five open art sets, rendered at 64 px and averaged to 32 px), each seen with a
-  random one of its captions (its Unicode name in several phrasings, with its art style, with emojilib keywords).
+  random one of its captions (its Unicode name in several phrasings, with its art style, with emojilib keywords{comp}).
   See `CREDITS.md`.
 - Command: `{command}`
 - Machine: {machine}

@@ -158,6 +158,8 @@ CASES = [
     Case("training", "train_t2i into a run folder without resume",
          lambda: train_t2i(T2IConfig(**T2I_TINY), fake_run(t2i=True), progress=False), FileExistsError,
          r"already holds checkpoints \(latest epoch_0001\): pass resume=True"),
+    Case("training", "train_t2i with captions='keywords' (not a caption set)",
+         lambda: check_t2i_config(T2IConfig(captions="keywords")), ValueError, r"expected 'names' \(the recipe\)"),
     Case("training", "the emoji-t2i recipe itself passes the checks",
          lambda: check_t2i_config(T2IConfig()), check=lambda c: c == T2IConfig()),
 ]
