@@ -57,7 +57,7 @@ PARAPHRASES = {  # a prompt no training caption contains -> the concept it shoul
     "a barn owl": "owl", "a duckling": "duck", "a hen": "chicken", "a phantom": "ghost",
     "an extraterrestrial": "alien", "a king's crown": "crown", "an electric guitar": "guitar", "a fiddle": "violin",
     "a snare drum": "drum", "earphones": "headphone", "a tv set": "television", "a glowing lightbulb": "light-bulb",
-    "a candlestick": "candle", "a stack of books": "books", "a parasol": "umbrella", "a double rainbow": "rainbow",
+    "a wax candle": "candle", "a stack of books": "books", "a parasol": "umbrella", "a double rainbow": "rainbow",
     "a snow crystal": "snowflake", "an erupting mountain": "volcano", "a medieval fortress": "castle",
     "a cheeseburger": "hamburger", "a donut": "doughnut", "a bunch of grapes": "grapes",
     "a glass of red wine": "wine-glass", "a pint of beer": "beer-mug", "a football": "soccer-ball",
@@ -71,11 +71,11 @@ def name_prompts(concepts=EVAL_CONCEPTS) -> dict:
     "`{'a dog face': 'dog-face', ...}`: each concept prompted by its name with an article."
     return {with_article(phrase(c)): c for c in concepts}
 
-def check_paraphrases(data, paraphrases=PARAPHRASES, concepts=EVAL_CONCEPTS):
-    "Fail if a paraphrase targets an unjudged concept or is a training caption of `data` (compounds included)."
+def check_paraphrases(data, paraphrases=PARAPHRASES, concepts=EVAL_CONCEPTS, compounds:bool=False):
+    "Fail if a paraphrase targets an unjudged concept or is a training caption of `data` (with `compound_captions`)."
     unknown, kw = {p: c for p, c in paraphrases.items() if c not in concepts}, lambda n: data.keywords.get(n, [])
     captions = {c for n, s in zip(data.names, data.styles)
-                for c in emoji_captions(n, s, kw(n)) + compound_captions(n, kw(n))}
+                for c in emoji_captions(n, s, kw(n)) + (compound_captions(n, kw(n)) if compounds else [])}
     seen = sorted(set(paraphrases) & captions)
     if unknown or seen:
         raise ValueError(f"Paraphrases with unjudged concepts {unknown} or that are training captions {seen}.")
@@ -280,6 +280,7 @@ def publish_t2i(run, command:str, dest=None, judge=None, name:str="emoji-t2i", n
         (tmp / "history.json").write_text(json.dumps({k: [round(v, 5) for v in vs] for k, vs in hist.items()}))
         (tmp / "train_config.json").write_text(json.dumps(cfg, indent=1))
         judge, data = judge or load_judge(), data or load_emoji(32)
+        check_paraphrases(data, compounds=cfg.get("captions") == "compounds")      # paraphrases must be unseen
         curve = fidelity_curve(str(tmp), judge, name_prompts(), gammas, n)       # the default γ: measured, then saved
         g = best_guidance(curve)
         save_default_guidance(tmp, g, curve)                                # every measurement below samples at g
