@@ -139,9 +139,11 @@ def evaluate_class_model(model, n_per_class:int=100, guidance=None, sampler=None
                 n=len(x), guidance=guidance, sampler=sampler, steps=steps)
 
 # %% ../nbs/29_metrics.ipynb #f1472214
-def guidance_curve(model, gammas=(0, 1, 2, 3, 5, 7, 10), n_per_class:int=100, seed:int=0) -> list:
-    "`evaluate_class_model` at each guidance scale γ in `gammas` (same seed, same everything else)."
-    return [evaluate_class_model(model, n_per_class, guidance=g, seed=seed) for g in gammas]
+def guidance_curve(model, gammas=(0, 1, 2, 3, 5, 7, 10), n_per_class:int=100, seed:int=0, sampler=None,
+                   steps=None) -> list:
+    "`evaluate_class_model` at each guidance scale γ in `gammas` (same seed, sampler and steps: the model's default)."
+    return [evaluate_class_model(model, n_per_class, guidance=g, sampler=sampler, steps=steps, seed=seed)
+            for g in gammas]
 
 def best_class_guidance(rows, min_accuracy:float=0.99) -> float:
     "The γ of a `guidance_curve` with the lowest FID among those whose accuracy reaches `min_accuracy`."
