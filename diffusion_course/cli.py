@@ -64,7 +64,7 @@ def _train_t2i(args):
     over = {k: v for k, v in dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                                   ema_decay=args.ema_decay, init=args.init).items() if v is not None}
     cfg = check_t2i_config(dataclasses.replace(T2I_PRESETS[args.preset], **over))
-    if cfg.captions == "compounds" and not cfg.init:
+    if cfg.captions != "names" and not cfg.init:
         raise ValueError(f"--preset {args.preset} fine-tunes a trained model: pass --init with one of an emoji-t2i "
                          "run's checkpoints, e.g. --init runs/emoji-t2i/checkpoints/epoch_0150.")
     out, t0 = _can_write(args.out or f"runs/{args.preset}"), time.time()
@@ -235,7 +235,7 @@ def _train_parser(sub):
                        description="Train a preset into --out; --resume continues from its newest checkpoint.")
     r.add_argument("--preset", required=True,
                    help="one of: single-step, pure-noise, time-ddpm, class-ddpm, time-fm, class-fm, emoji-t2i, "
-                        "emoji-t2i-compounds (a fine-tune: needs --init)")
+                        "emoji-t2i-compounds, emoji-t2i-collisions (fine-tunes: need --init)")
     r.add_argument("--dataset", choices=["mnist", "fashion"])
     r.add_argument("--epochs", type=int); r.add_argument("--out", help="run folder (default runs/<dataset>-<preset>)")
     r.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")

@@ -24,7 +24,7 @@ from diffusers.models.modeling_utils import ModelMixin
 from .checks import atomic_path
 from .deepfloyd import COURSE_PROMPTS
 from .denoisers import as_denoiser, pretrained_dir, save_default_guidance, save_prompt_embeds
-from .emoji import compound_captions, emoji_captions, emoji_credits, load_emoji, phrase, with_article
+from .emoji import emoji_credits, image_captions, load_emoji, phrase, with_article
 from .release import machine_description
 from .sampling import sample
 from .t2i_train import SAMPLE_PROMPTS
@@ -71,11 +71,11 @@ def name_prompts(concepts=EVAL_CONCEPTS) -> dict:
     "`{'a dog face': 'dog-face', ...}`: each concept prompted by its name with an article."
     return {with_article(phrase(c)): c for c in concepts}
 
-def check_paraphrases(data, paraphrases=PARAPHRASES, concepts=EVAL_CONCEPTS, compounds:bool=False):
-    "Fail if a paraphrase targets an unjudged concept or is a training caption of `data` (with `compound_captions`)."
-    unknown, kw = {p: c for p, c in paraphrases.items() if c not in concepts}, lambda n: data.keywords.get(n, [])
+def check_paraphrases(data, paraphrases=PARAPHRASES, concepts=EVAL_CONCEPTS, recipe:str="names"):
+    "Fail if a paraphrase targets an unjudged concept or is a training caption of `data` under caption `recipe`."
+    unknown, phrases = {p: c for p, c in paraphrases.items() if c not in concepts}, {phrase(n) for n in data.names}
     captions = {c for n, s in zip(data.names, data.styles)
-                for c in emoji_captions(n, s, kw(n)) + (compound_captions(n, kw(n)) if compounds else [])}
+                for c in image_captions(n, s, data.keywords.get(n, []), recipe, phrases)}
     seen = sorted(set(paraphrases) & captions)
     if unknown or seen:
         raise ValueError(f"Paraphrases with unjudged concepts {unknown} or that are training captions {seen}.")
@@ -231,7 +231,9 @@ def _t2i_card(name, cfg, hist, command, fid, machine, n_params, n_images):
     f = lambda m: f"top-1 {m['top1']:.1%}, top-5 {m['top5']:.1%} ({m['n']} images)"
     pred = "v" if cfg.get("prediction") == "v_prediction" else "ε"           # runs before the v recipe have no field
     curve = "; ".join(f"γ {r['guidance']:g}: {r['top1']:.1%} / {r['top5']:.1%}" for r in fid["guidance_curve"])
-    comp = ', and the name beside its own keywords: "a rocket ship"' if cfg.get("captions") == "compounds" else ""
+    comp = {"compounds": ', and the name beside its own keywords: "a rocket ship"',
+            "collisions": '; where a keyword names another emoji, half the draws are that compound, "a rocket ship", '
+                          'and each epoch shows those images and as many others'}.get(cfg.get("captions"), "")
     return f"""# {name}
 
 A text-to-image model built like DeepFloyd IF stage I, small enough for a laptop CPU: a pixel-space `TextUNet`
@@ -280,7 +282,7 @@ def publish_t2i(run, command:str, dest=None, judge=None, name:str="emoji-t2i", n
         (tmp / "history.json").write_text(json.dumps({k: [round(v, 5) for v in vs] for k, vs in hist.items()}))
         (tmp / "train_config.json").write_text(json.dumps(cfg, indent=1))
         judge, data = judge or load_judge(), data or load_emoji(32)
-        check_paraphrases(data, compounds=cfg.get("captions") == "compounds")      # paraphrases must be unseen
+        check_paraphrases(data, recipe=cfg.get("captions", "names"))             # paraphrases must be unseen
         curve = fidelity_curve(str(tmp), judge, name_prompts(), gammas, n)       # the default γ: measured, then saved
         g = best_guidance(curve)
         save_default_guidance(tmp, g, curve)                                # every measurement below samples at g

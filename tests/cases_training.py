@@ -160,6 +160,9 @@ CASES = [
          r"already holds checkpoints \(latest epoch_0001\): pass resume=True"),
     Case("training", "train_t2i with captions='keywords' (not a caption set)",
          lambda: check_t2i_config(T2IConfig(captions="keywords")), ValueError, r"expected 'names' \(the recipe\)"),
+    Case("training", "train_t2i with captions='collisions' on data where no keyword names another emoji",
+         lambda: train_t2i(T2IConfig(**T2I_TINY, captions="collisions"), fresh(), progress=False), ValueError,
+         r"An epoch of 0 images makes no full batch of 8: use a smaller batch_size or a larger limit"),
     Case("training", "the emoji-t2i recipe itself passes the checks",
          lambda: check_t2i_config(T2IConfig()), check=lambda c: c == T2IConfig()),
 ]
