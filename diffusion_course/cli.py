@@ -159,11 +159,33 @@ def cmd_eval(args):
     print(f"wrote {out}")
 
 # %% ../nbs/90_cli.ipynb #ce56165c
+def _bench_twins(args):
+    "Train the fp32 and the shipped bf16 twin, score both, print the table (and write the JSON record)."
+    import os, platform, torch
+    from diffusion_course.bench import bench_twins, format_rows
+    from diffusion_course.checks import atomic_path, check_output_file
+    out = None if args.json is None else check_output_file(args.json, (".json",))
+    size = dict(n_train=2000, epochs=1, n_per_class=10) if args.quick else dict(n_train=20_000, epochs=2,
+                                                                                 n_per_class=50)
+    machine = (f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+               f"{torch.get_num_threads()} threads, CUDA {torch.cuda.is_available()}")
+    print(machine)
+    rows = bench_twins(**size)
+    print(format_rows(rows, "twins: the same training run in fp32 and in the shipped bf16 + channels_last"))
+    if out is None: return
+    record = dict(command="diffusion-course bench twins" + (" --quick" if args.quick else ""), rows=rows,
+                  machine=machine, date=time.strftime("%Y-%m-%d"), **size)
+    with atomic_path(out) as tmp: tmp.write_text(json.dumps(record, indent=1))
+    print(f"wrote {out}")
+
 def cmd_bench(args):
     "Time training and sampling variants side by side and print them as ratios."
     import torch
     from diffusion_course.bench import QUICK_TRAIN, TRAIN_VARIANTS, bench_cfg, bench_sample, bench_train, format_rows
     from diffusion_course.denoisers import as_denoiser
+    if args.json and args.what != "twins":
+        raise ValueError(f"--json: only `bench twins` writes a record, not `bench {args.what}`.")
+    if args.what == "twins": return _bench_twins(args)                  # prints its machine line with the table
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, cuda {torch.cuda.is_available()}")
     steps, repeats = (2, 1) if args.quick else (5, 3)
     if args.what in ("all", "train"):
@@ -260,11 +282,13 @@ def _parser():
     _tour_parser(sub); _sampling_parsers(sub); _train_parser(sub)
     b = sub.add_parser("bench", help="time training and sampling variants on this machine, as ratios",
                        description="Time training and sampling variants back to back and print them as ratios.")
-    b.add_argument("what", nargs="?", choices=["all", "train", "sample", "cfg"], default="all",
+    b.add_argument("what", nargs="?", choices=["all", "train", "sample", "cfg", "twins"], default="all",
                    help="train: our trainer vs the course loop (FLOP/s, share of the conv peak); sample: samplers' "
-                        "speed, UNet calls, memory; cfg: batched vs two-forward guidance; all (the default): each")
+                        "speed, UNet calls, memory; cfg: batched vs two-forward guidance; all (the default): each; "
+                        "twins (not in all: about an hour on 2 cores): the same run in fp32 and bf16, samples scored")
     b.add_argument("--model", default="mnist-class-ddpm", help="bundled model name or saved folder for sample / cfg")
     b.add_argument("--quick", action="store_true", help="fewer variants, steps and repeats")
+    b.add_argument("--json", help="twins: also write the table and the machine to this .json file")
     b.set_defaults(fn=cmd_bench)
     for s in sub.choices.values():                                       # `--debug` after the command works too
         s.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
