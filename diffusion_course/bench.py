@@ -203,7 +203,7 @@ TWINS = {"fp32, default memory format": dict(mixed_precision="no", channels_last
          "bf16 + channels_last (shipped)": SHIPPED}
 
 def bench_twins(preset:str="class-ddpm", n_train:int=20_000, epochs:int=2, n_per_class:int=50, guidance:float=5.0,
-                seed:int=0, log=print, **overrides) -> list:
+                seed:int=0, log=print, on_row=None, **overrides) -> list:
     "Train `preset` once per `TWINS` setting (same seed, data, steps), then score each: speed, test loss, samples."
     rows = []
     for name, opts in TWINS.items():
@@ -214,7 +214,8 @@ def bench_twins(preset:str="class-ddpm", n_train:int=20_000, epochs:int=2, n_per
         rows.append({"variant": name, "train s": secs, "img/s": n_train * epochs / secs,
                      "test loss": hist["test_loss"][-1], "accuracy %": 100 * q["accuracy"], "FID": q["fid"],
                      "FID floor": q["fid_floor"], "diversity": q["diversity"], "real diversity": q["real_diversity"]})
-    for r in rows: r["ratio"] = r["img/s"] / rows[0]["img/s"]
+        rows[-1]["ratio"] = rows[-1]["img/s"] / rows[0]["img/s"]
+        if on_row: on_row(rows)                                  # e.g. save the rows so far: a twin takes long
     return rows
 
 # %% ../nbs/91_bench.ipynb #87278ea7

@@ -170,13 +170,14 @@ def _bench_twins(args):
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
                f"{torch.get_num_threads()} threads, CUDA {torch.cuda.is_available()}")
     print(machine)
-    rows = bench_twins(**size)
+    def save(rows):                                     # after each twin, so a stopped run keeps the finished one
+        if out is None: return
+        record = dict(command="diffusion-course bench twins" + (" --quick" if args.quick else ""), rows=rows,
+                      complete=len(rows) == 2, machine=machine, date=time.strftime("%Y-%m-%d"), **size)
+        with atomic_path(out) as tmp: tmp.write_text(json.dumps(record, indent=1))
+        print(f"wrote {out} ({len(rows)} of 2 twins)")
+    rows = bench_twins(**size, on_row=save)
     print(format_rows(rows, "twins: the same training run in fp32 and in the shipped bf16 + channels_last"))
-    if out is None: return
-    record = dict(command="diffusion-course bench twins" + (" --quick" if args.quick else ""), rows=rows,
-                  machine=machine, date=time.strftime("%Y-%m-%d"), **size)
-    with atomic_path(out) as tmp: tmp.write_text(json.dumps(record, indent=1))
-    print(f"wrote {out}")
 
 def cmd_bench(args):
     "Time training and sampling variants side by side and print them as ratios."
@@ -285,7 +286,7 @@ def _parser():
     b.add_argument("what", nargs="?", choices=["all", "train", "sample", "cfg", "twins"], default="all",
                    help="train: our trainer vs the course loop (FLOP/s, share of the conv peak); sample: samplers' "
                         "speed, UNet calls, memory; cfg: batched vs two-forward guidance; all (the default): each; "
-                        "twins (not in all: about an hour on 2 cores): the same run in fp32 and bf16, samples scored")
+                        "twins (not in all: an hour or more on 2 cores): the same run in fp32 and bf16, samples scored")
     b.add_argument("--model", default="mnist-class-ddpm", help="bundled model name or saved folder for sample / cfg")
     b.add_argument("--quick", action="store_true", help="fewer variants, steps and repeats")
     b.add_argument("--json", help="twins: also write the table and the machine to this .json file")
