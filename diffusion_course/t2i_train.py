@@ -32,7 +32,7 @@ from .trainer import divergence_error, ema_avg_fn, latest_checkpoint, save_check
 # %% ../nbs/27_train_t2i.ipynb #658766ec
 @dataclass
 class T2IConfig:
-    "The emoji-t2i recipe; the defaults are the bundled model's."
+    "The emoji-t2i recipe; the defaults are those of the bundled model's first 150 epochs."
     size: int = 32                        # image size (the emoji arrays exist at 32 and 64)
     channels: tuple = (32, 64, 128)       # UNet widths at 32, 16, 8 px
     attention: tuple = (False, True, True)  # text attention at which resolutions
