@@ -515,11 +515,20 @@ def tour_hybrid(tour:Tour) -> Part:
 T2I_PROMPTS = ["a rocket ship", "a snowman", "a photo of a dog", "a red apple", "a campfire", "a sun"]  # course's 1st
 
 def _card_numbers(name:str) -> dict:
-    "A bundled model's training record: epochs done and planned, and its prompt-fidelity numbers if any."
+    "A bundled model's training record: epochs done and planned, those of the run it was fine-tuned from, its fidelity."
     folder = dc.pretrained_dir() / name
     read = lambda f: json.loads((folder / f).read_text()) if (folder / f).exists() else {}
-    return dict(epochs=len(read("history.json")["train_loss"]), planned=read("train_config.json").get("epochs"),
-                fidelity=read("fidelity.json"))
+    cfg = read("train_config.json")
+    start = re.search(r"epoch_(\d+)", cfg.get("init") or "")      # a fine-tune starts from a checkpoint epoch_NNNN
+    return dict(epochs=len(read("history.json")["train_loss"]), planned=cfg.get("epochs"),
+                base=int(start[1]) if start else 0, fidelity=read("fidelity.json"))
+
+def _training_phrase(card:dict) -> str:
+    "How far training went, e.g. '150 epochs, then a 60-epoch fine-tune' or '40 of its 150 planned epochs'."
+    done, n = card["epochs"] == card["planned"], card["epochs"]
+    own = f"{n} epochs" if done else f"{n} of its {card['planned']} planned epochs"
+    if not card["base"]: return own
+    return f"{card['base']} epochs, then " + (f"a {n}-epoch fine-tune" if done else f"{own} of a fine-tune")
 
 def _fidelity_sentence(fid:dict) -> str:
     "The card's prompt-fidelity numbers in one sentence: by name, against real drawings, and paraphrases."
@@ -535,12 +544,12 @@ def tour_t2i(tour:Tour) -> Part:
     den, card = tour.model("emoji-t2i"), _card_numbers("emoji-t2i")
     x = dc.sample(den, prompts, steps=tour.steps, seed=tour.seed)
     fid = card["fidelity"].get("names", {})
-    f = image_grid([list(x)], tour.path("t2i.png"), f"emoji-t2i after {card['epochs']} of {card['planned']} epochs "
+    f = image_grid([list(x)], tour.path("t2i.png"), f"emoji-t2i after {card['base'] + card['epochs']} epochs "
                    f"(γ = {den.guidance:g})", titles=[[f"'{p}'" for p in prompts]], value_range=(0, 1), cell=1.2)
     text = ("Free-text prompts through the same sampler, on the bundled emoji-t2i model (32×32 RGB), trained "
-            f"{card['epochs']} of its {card['planned']} planned epochs.")
+            f"{_training_phrase(card)}.")
     if fid: text += _fidelity_sentence(card["fidelity"])
-    m = {"epochs trained": card["epochs"], "epochs planned": card["planned"]}
+    m = {"epochs trained": card["base"] + card["epochs"], "epochs planned": card["base"] + card["planned"]}
     if fid: m |= {"judge top-1 (card)": round(fid["top1"], 3), "judge top-5 (card)": round(fid["top5"], 3)}
     return Part("t2i", "A text-to-image model", text, "12a_text_to_image.ipynb",
                 "dc.sample('emoji-t2i', prompts, seed=seed)",
