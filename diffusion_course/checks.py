@@ -4,14 +4,16 @@
 
 # %% auto #0
 __all__ = ['MAX_GUIDANCE', 'MAX_IMAGES', 'MAX_SIDE', 'check_number', 'check_guidance', 'check_steps', 'check_timestep',
-           'check_timesteps', 'check_count', 'check_ema_decay', 'check_images', 'check_mask', 'atomic_path',
-           'atomic_write_text', 'atomic_torch_save', 'check_output_file', 'check_writable_folder']
+           'check_timesteps', 'check_count', 'check_ema_decay', 'cpu_flags', 'cpu_name', 'native_bf16', 'check_images',
+           'check_mask', 'atomic_path', 'atomic_write_text', 'atomic_torch_save', 'check_output_file',
+           'check_writable_folder']
 
 # %% ../nbs/04_checks.ipynb #37fffcc9
 import contextlib
 import math
 import numbers
 import os
+import platform
 import shutil
 import tempfile
 from pathlib import Path
@@ -83,6 +85,25 @@ def check_ema_decay(decay) -> float:
         raise ValueError("ema_decay=1 would never move the EMA copy from its random start: "
                          f"expected 0 <= ema_decay < 1. {hint}")
     return float(decay)
+
+# %% ../nbs/04_checks.ipynb #17e65315
+def cpu_flags() -> set:
+    "The CPU's feature flags as Linux reports them in /proc/cpuinfo (an empty set where it cannot be read)."
+    try: lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError: return set()
+    return set(next((l.split(":", 1)[1].split() for l in lines if l.startswith(("flags", "Features"))), []))
+
+def cpu_name() -> str:
+    "The CPU's model name ('AMD EPYC', 'Intel(R) Xeon(R) Platinum 8480+'), or the platform's word for it."
+    try: lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError: lines = []
+    names = [l.split(":", 1)[1].strip() for l in lines if l.startswith("model name")]
+    return names[0] if names else (platform.processor() or platform.machine())
+
+def native_bf16(device="cpu") -> bool:
+    "Whether `device` computes in bfloat16 in hardware (CUDA: Ampere or newer; CPU: AVX-512 BF16 or AMX)."
+    if str(device).startswith("cuda"): return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
 
 # %% ../nbs/04_checks.ipynb #5b5bfb9e
 def check_images(x,                    # what the user passed as images

@@ -159,41 +159,49 @@ def cmd_eval(args):
     print(f"wrote {out}")
 
 # %% ../nbs/90_cli.ipynb #ce56165c
-def _bench_twins(args):
-    "Train the fp32 and the shipped bf16 twin, score both, print the table (and write the JSON record)."
-    import os, platform, torch
+def _bench_machine() -> str:
+    "The machine line every bench table is printed (and saved) with: CPU model, bf16 hardware, threads, CUDA."
+    import torch
+    from diffusion_course.release import machine_description
+    return f"{machine_description()}, {torch.get_num_threads()} threads, CUDA {torch.cuda.is_available()}"
+
+def _save_record(out, args, **record):
+    "Write a bench record (the command, the machine, the date and the numbers) to `out` atomically."
+    from diffusion_course.checks import atomic_path
+    command = f"diffusion-course bench {args.what}" + (" --quick" if args.quick else "")
+    record = dict(command=command, machine=_bench_machine(), date=time.strftime("%Y-%m-%d"), **record)
+    with atomic_path(out) as tmp: tmp.write_text(json.dumps(record, indent=1))
+
+def _bench_twins(args, out):
+    "Train the fp32 and the shipped bf16 twin, score both, print the table (and write the JSON record to `out`)."
     from diffusion_course.bench import bench_twins, format_rows
-    from diffusion_course.checks import atomic_path, check_output_file
-    out = None if args.json is None else check_output_file(args.json, (".json",))
     size = dict(n_train=2000, epochs=1, n_per_class=10) if args.quick else dict(n_train=20_000, epochs=2,
                                                                                  n_per_class=50)
-    machine = (f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-               f"{torch.get_num_threads()} threads, CUDA {torch.cuda.is_available()}")
-    print(machine)
     def save(rows):                                     # after each twin, so a stopped run keeps the finished one
         if out is None: return
-        record = dict(command="diffusion-course bench twins" + (" --quick" if args.quick else ""), rows=rows,
-                      complete=len(rows) == 2, machine=machine, date=time.strftime("%Y-%m-%d"), **size)
-        with atomic_path(out) as tmp: tmp.write_text(json.dumps(record, indent=1))
+        _save_record(out, args, rows=rows, complete=len(rows) == 2, **size)
         print(f"wrote {out} ({len(rows)} of 2 twins)")
     rows = bench_twins(**size, on_row=save)
     print(format_rows(rows, "twins: the same training run in fp32 and in the shipped bf16 + channels_last"))
 
 def cmd_bench(args):
     "Time training and sampling variants side by side and print them as ratios."
-    import torch
     from diffusion_course.bench import QUICK_TRAIN, TRAIN_VARIANTS, bench_cfg, bench_sample, bench_train, format_rows
+    from diffusion_course.checks import check_output_file
     from diffusion_course.denoisers import as_denoiser
-    if args.json and args.what != "twins":
-        raise ValueError(f"--json: only `bench twins` writes a record, not `bench {args.what}`.")
-    if args.what == "twins": return _bench_twins(args)                  # prints its machine line with the table
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, cuda {torch.cuda.is_available()}")
+    if args.json and args.what not in ("twins", "train"):
+        raise ValueError(f"--json: only `bench train` and `bench twins` write a record, not `bench {args.what}`.")
+    out = None if args.json is None else check_output_file(args.json, (".json",))
+    print(_bench_machine())
+    if args.what == "twins": return _bench_twins(args, out)
     steps, repeats = (2, 1) if args.quick else (5, 3)
     if args.what in ("all", "train"):
         variants = {k: TRAIN_VARIANTS[k] for k in QUICK_TRAIN} if args.quick else None
         rows, peak = bench_train(variants=variants, steps=steps, repeats=repeats)
         print(f"conv peak: {peak['no'] / 1e9:.1f} GFLOP/s fp32, {peak['bf16'] / 1e9:.1f} GFLOP/s bf16")
         print(format_rows(rows, "training (class-ddpm, D=64, batch 128 unless said)"))
+        if out is not None:
+            _save_record(out, args, rows=rows, peak=peak, steps=steps, repeats=repeats); print(f"wrote {out}")
     if args.what == "train": return
     den = as_denoiser(args.model)
     flow = den.prediction == "velocity"
@@ -289,7 +297,7 @@ def _parser():
                         "twins (not in all: an hour or more on 2 cores): the same run in fp32 and bf16, samples scored")
     b.add_argument("--model", default="mnist-class-ddpm", help="bundled model name or saved folder for sample / cfg")
     b.add_argument("--quick", action="store_true", help="fewer variants, steps and repeats")
-    b.add_argument("--json", help="twins: also write the table and the machine to this .json file")
+    b.add_argument("--json", help="train, twins: also write the table and the machine to this .json file")
     b.set_defaults(fn=cmd_bench)
     for s in sub.choices.values():                                       # `--debug` after the command works too
         s.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,

@@ -22,7 +22,7 @@ from diffusers.models.modeling_utils import ModelMixin
 from torchvision.utils import save_image
 
 # %% ../nbs/26_release.ipynb #8297adbd
-from .checks import MAX_IMAGES, atomic_path, check_number
+from .checks import MAX_IMAGES, atomic_path, check_number, cpu_name, native_bf16
 from .data import CLASS_NAMES, load_tensors, to_signed
 from .denoisers import as_denoiser, pretrained_dir
 from .sampling import sample
@@ -101,9 +101,10 @@ def sample_accuracy(model, classifier=None, n_per_class=10, guidance=5.0, seed=0
 
 # %% ../nbs/26_release.ipynb #f5a2a8b2
 def machine_description():
-    "The machine a run was made on, in words (the GPU too when CUDA is available)."
+    "The machine a run was made on, in words: GPU if any, CPU model and whether it has bf16 in hardware, software."
     gpu = f"{torch.cuda.get_device_name(0)} GPU + " if torch.cuda.is_available() else ""
-    return (f"{gpu}{platform.machine()} CPU, {os.cpu_count()} cores, {platform.system()}, "
+    bf16 = "bf16 in hardware" if native_bf16() else "no bf16 in hardware"
+    return (f"{gpu}{platform.machine()} CPU ({cpu_name()}, {bf16}), {os.cpu_count()} cores, {platform.system()}, "
             f"Python {platform.python_version()}, torch {torch.__version__}")
 
 def _latest_weights(run: Path):

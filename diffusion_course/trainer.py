@@ -14,6 +14,7 @@ import json
 import math
 import shutil
 import time
+import warnings
 from dataclasses import dataclass, asdict
 from functools import partial
 from pathlib import Path
@@ -27,7 +28,8 @@ from torchvision.utils import save_image
 from tqdm import tqdm
 
 # %% ../nbs/22_trainer.ipynb #18b99212
-from .checks import atomic_path, atomic_write_text, check_ema_decay, check_guidance, check_number
+from .checks import (atomic_path, atomic_write_text, check_ema_decay, check_guidance, check_number,
+                                     native_bf16)
 from .data import CLASS_NAMES, load_tensors, to_signed, to_unit
 from .denoisers import CourseDenoiser
 from .objectives import ddpm_loss, denoise_loss, fm_loss, pure_noise_loss
@@ -57,7 +59,7 @@ class TrainConfig:
     guidance: float = 5.0            # CFG scale for the per-epoch samples
     sample_steps: int = 300          # Euler steps for flow-matching samples
     ema_decay: float = 0.0           # 0 = no EMA; e.g. 0.999 keeps an EMA copy, used for samples and the final model
-    mixed_precision: str = "no"      # 'no' | 'bf16' (autocast; ≈2x faster on CPU, see the benchmark page)
+    mixed_precision: str = "no"      # 'no' | 'bf16' (autocast): faster only where native_bf16(); see the benchmarks
     channels_last: bool = False
     seed: int = 0
     n_train: int = 0                 # 0 = the whole training split
@@ -305,7 +307,13 @@ def new_accelerator(mixed_precision="no") -> Accelerator:
     # set (a second Accelerator with another value raises). A second run in one notebook may change it, so the state
     # is reset here with its private `_reset_state` (the process group, if any, stays as it is).
     AcceleratorState._reset_state()
-    return Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=mixed_precision)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    why = "its GPU predates bf16 (Ampere)" if device == "cuda" else "no AVX-512 BF16 or AMX among its CPU flags"
+    if mixed_precision == "bf16" and not native_bf16(device): warnings.warn(
+        f"bf16 autocast on this {device} is emulated in software ({why}), so it trains slower than fp32, not faster. "
+        "Use mixed_precision='no' (--mixed-precision no) on this machine; bf16 pays off on CPUs with AMX or "
+        "AVX-512 BF16 and on GPUs from Ampere on.", stacklevel=2)
+    return Accelerator(cpu=device == "cpu", mixed_precision=mixed_precision)
 
 # %% ../nbs/22_trainer.ipynb #65ffce7c
 @torch.no_grad()
