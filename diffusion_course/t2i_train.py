@@ -151,12 +151,12 @@ def draw_captions(options:list, empty:int, p_uncond:float, g:torch.Generator) ->
 def t2i_loss(model, x0, text, alphas_cumprod, g:torch.Generator) -> torch.Tensor:
     "DDPM's loss for text-conditioned `model` on clean images `x0` in [-1, 1] with prompt tokens `text`: on ε or v."
     t = torch.randint(len(alphas_cumprod), (len(x0),), generator=g)                 # 1. t ~ U{0..T-1}
-    eps = torch.randn(x0.shape, generator=g)                                         # 2. ε ~ N(0, I)
-    ab = alphas_cumprod[t].reshape(-1, 1, 1, 1)
+    eps = torch.randn(x0.shape, generator=g).to(x0.device)      # 2. ε ~ N(0, I), drawn on the CPU: the same anywhere
+    ab = alphas_cumprod[t].reshape(-1, 1, 1, 1).to(x0.device)
     x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * eps                                     # 3. q(x_t | x_0), DDPM eq. 4
     if model.config.prediction_type == "epsilon": target = eps                       # 4. DDPM eq. 14
     else: target = ab.sqrt() * eps - (1 - ab).sqrt() * x0                            # 4. v (Salimans & Ho 2022)
-    return F.mse_loss(model(x_t, t, text), target)
+    return F.mse_loss(model(x_t, t.to(x0.device), text), target)
 
 # %% ../nbs/27_train_t2i.ipynb #fdaf16dc
 def lr_at(step:int, total:int, cfg:T2IConfig) -> float:
@@ -193,7 +193,7 @@ def _restore(ck, model, ema, opt):
     "Load model, EMA and optimiser from checkpoint folder `ck`; returns (history, epoch)."
     model.load_state_dict(TextUNet.from_pretrained(ck / "model").state_dict())
     ema.module.load_state_dict(TextUNet.from_pretrained(ck / "ema").state_dict())
-    state = torch.load(ck / "state.pt", weights_only=False)
+    state = torch.load(ck / "state.pt", weights_only=False, map_location="cpu")   # the optimiser moves it to the model
     opt.load_state_dict(state["optimizer"]); ema.n_averaged.fill_(state["ema_n_averaged"].item())
     return state["history"], state["epoch"]
 
@@ -211,11 +211,12 @@ def _start_from(src, init, model, ema):
     "Copy `src` and the EMA of checkpoint folder `init` into a new run; the EMA goes on, the optimiser is new."
     model.load_state_dict(src.state_dict())
     ema.module.load_state_dict(TextUNet.from_pretrained(Path(init) / "ema").state_dict())
-    n = torch.load(Path(init) / "state.pt", weights_only=False)["ema_n_averaged"].item()
+    n = torch.load(Path(init) / "state.pt", weights_only=False, map_location="cpu")["ema_n_averaged"].item()
     ema.n_averaged.fill_(n)                                                          # no EMA warm-up again
 
 # %% ../nbs/27_train_t2i.ipynb #abe82d91
-def train_t2i(cfg:T2IConfig, out, resume:bool=False, progress:bool=True, stop_after_epochs:int|None=None):
+def train_t2i(cfg:T2IConfig, out, resume:bool=False, progress:bool=True, stop_after_epochs:int|None=None,
+              device=None):                 # None: the GPU if there is one; the run's results do not depend on it
     "Train `cfg` into the folder `out` (config, history, samples per epoch, checkpoints, final EMA model)."
     check_t2i_config(cfg); out, ck = Path(out), _setup(cfg, out, resume)      # all checks before anything is written
     init = _init_model(cfg) if ck is None and cfg.init else None
@@ -230,11 +231,12 @@ def train_t2i(cfg:T2IConfig, out, resume:bool=False, progress:bool=True, stop_af
     atomic_write_text(out / "train_config.json", json.dumps(asdict(cfg), indent=1))
     encoder = MiniLMEncoder(cfg.text_len)
     captions, emb, options = caption_table(data, encoder, out / "captions.pt", cfg.captions)
-    empty, x = captions.index(""), data.images.float() / 127.5 - 1                   # images in [-1, 1]
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    empty, x = captions.index(""), (data.images.float() / 127.5 - 1).to(dev)         # images in [-1, 1]
     table = dict(zip(["", *SAMPLE_PROMPTS], encoder(["", *SAMPLE_PROMPTS])))
     torch.manual_seed(cfg.seed)
     model = TextUNet(sample_size=cfg.size, channels=cfg.channels, attention=cfg.attention, heads=cfg.heads,
-                     num_train_timesteps=cfg.T, prediction_type=cfg.prediction)
+                     num_train_timesteps=cfg.T, prediction_type=cfg.prediction).to(dev)
     ema = AveragedModel(model, multi_avg_fn=ema_avg_fn(cfg.ema_decay), use_buffers=True)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     history, start = {"step_loss": [], "train_loss": [], "test_loss": [], "lr": [], "epoch_seconds": []}, 0
@@ -248,7 +250,7 @@ def train_t2i(cfg:T2IConfig, out, resume:bool=False, progress:bool=True, stop_af
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, mininterval=5)
         for i in bar:
             idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-            text = emb[draw_captions([options[j] for j in idx], empty, cfg.p_uncond, g)].float()
+            text = emb[draw_captions([options[j] for j in idx], empty, cfg.p_uncond, g)].float().to(dev)
             lr = lr_at(epoch * steps_per_epoch + i, cfg.epochs * steps_per_epoch, cfg)
             for group in opt.param_groups: group["lr"] = lr
             loss = t2i_loss(model, x[idx], text, abar, g)
@@ -277,7 +279,7 @@ def fixed_loss(model, x, emb, options, abar, n:int=512, seed:int=1234) -> float:
     "`t2i_loss` of `model` on the first `n` images with fixed captions, timesteps and noise (comparable across epochs)."
     g = torch.Generator().manual_seed(seed)
     idx = torch.randperm(len(x), generator=g)[:n]
-    text = emb[torch.tensor([options[j][0] for j in idx])].float()
+    text = emb[torch.tensor([options[j][0] for j in idx])].float().to(x.device)
     return t2i_loss(model.eval(), x[idx], text, abar, g).item()
 
 def _save_image(x, path):
