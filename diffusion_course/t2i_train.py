@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['T2I_PRESETS', 'SAMPLE_PROMPTS', 'T2IConfig', 'check_t2i_config', 'caption_table', 'collision_images', 'epoch_order',
-           'draw_captions', 't2i_loss', 'lr_at', 'sample_prompts', 'train_t2i', 'fixed_loss', 'finish_t2i']
+           'draw_captions', 't2i_loss', 'lr_at', 'sample_table', 'sample_prompts', 'train_t2i', 'fixed_loss',
+           'finish_t2i']
 
 # %% ../nbs/27_train_t2i.ipynb #b942e80f
 import json
@@ -21,7 +22,7 @@ from tqdm import tqdm
 
 # %% ../nbs/27_train_t2i.ipynb #7d7c4bcb
 from .checks import atomic_path, atomic_torch_save, atomic_write_text, check_ema_decay, check_guidance, check_number
-from .denoisers import PromptEmbeddings, TextDenoiser, save_prompt_embeds
+from .denoisers import PromptEmbeddings, TextDenoiser, load_prompt_embeds, save_prompt_embeds
 from .emoji import CAPTION_RECIPES, collision_keywords, emoji_credits, image_captions, load_emoji, phrase
 from .sampling import sample
 from .schedules import NoiseSchedule
@@ -166,6 +167,14 @@ def lr_at(step:int, total:int, cfg:T2IConfig) -> float:
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
 
 # %% ../nbs/27_train_t2i.ipynb #27f5347e
+def sample_table(encoder, cache) -> dict:
+    "Embeddings of '' and `SAMPLE_PROMPTS` for the per-epoch grids: read from `cache` if it holds them, else encoded."
+    prompts = ["", *SAMPLE_PROMPTS]
+    saved = load_prompt_embeds(cache) if Path(cache).exists() else {}
+    if list(saved) != prompts:                               # new, or made for another prompt list: encode again
+        saved = dict(zip(prompts, encoder(prompts))); save_prompt_embeds(saved, cache)
+    return saved
+
 def sample_prompts(model, table:dict, cfg:T2IConfig, prompts=SAMPLE_PROMPTS) -> torch.Tensor:
     "Images (N, 3, S, S) in [0, 1] of `prompts` by `model`, guided by `cfg.guidance`, seed 0."
     den = TextDenoiser(model, PromptEmbeddings(embeds=table), name="training")
@@ -233,7 +242,7 @@ def train_t2i(cfg:T2IConfig, out, resume:bool=False, progress:bool=True, stop_af
     captions, emb, options = caption_table(data, encoder, out / "captions.pt", cfg.captions)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     empty, x = captions.index(""), (data.images.float() / 127.5 - 1).to(dev)         # images in [-1, 1]
-    table = dict(zip(["", *SAMPLE_PROMPTS], encoder(["", *SAMPLE_PROMPTS])))
+    table = sample_table(encoder, out / "sample_prompts.safetensors")  # with captions.pt: no encoder needed
     torch.manual_seed(cfg.seed)
     model = TextUNet(sample_size=cfg.size, channels=cfg.channels, attention=cfg.attention, heads=cfg.heads,
                      num_train_timesteps=cfg.T, prediction_type=cfg.prediction).to(dev)

@@ -168,3 +168,17 @@ def test_reads_as_is_the_judges_top_k():
             assert torch.equal(reads_as(judge, x, c, k=1), best == i)
     with pytest.raises(ValueError, match="knows no concept 'dragon'"):
         reads_as(judge, x, "dragon")
+
+
+def test_t2i_resumes_without_the_encoder(tmp_path, monkeypatch):
+    "With the run's caption and grid-prompt embeddings saved, a resume never calls the text encoder (a GPU box)."
+    from diffusion_course import t2i_train
+    toy = T2IConfig(channels=(8, 16, 16), epochs=2, batch_size=8, limit=8, sample_steps=2, warmup_steps=2)
+    t2i_train.train_t2i(toy, tmp_path / "run", progress=False, stop_after_epochs=1)
+
+    class NoEncoder:
+        def __init__(self, *args, **kwargs): pass
+        def __call__(self, *args, **kwargs): raise AssertionError("the text encoder was called")
+    monkeypatch.setattr(t2i_train, "MiniLMEncoder", NoEncoder)
+    _, hist = t2i_train.train_t2i(toy, tmp_path / "run", resume=True, progress=False)
+    assert len(hist["train_loss"]) == 2 and (tmp_path / "run" / "model").is_dir()
