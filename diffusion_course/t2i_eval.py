@@ -6,7 +6,7 @@
 __all__ = ['EVAL_CONCEPTS', 'PARAPHRASES', 'JUDGE_HELD_OUT', 'name_prompts', 'check_paraphrases', 'ConceptJudge', 'augment',
            'judge_split', 'train_judge', 'classify', 'topk', 'reads_as', 'prompt_fidelity', 'fidelity_curve',
            'best_guidance', 'load_judge', 'mean_pairwise_distance', 'shipped_prompts', 'publish_t2i', 'real_reference',
-           'diversity']
+           'diversity', 'style_diversity']
 
 # %% ../nbs/28_t2i_eval.ipynb #5f4570a0
 import json
@@ -24,7 +24,7 @@ from diffusers.models.modeling_utils import ModelMixin
 from .checks import atomic_path
 from .deepfloyd import COURSE_PROMPTS
 from .denoisers import as_denoiser, pretrained_dir, save_default_guidance, save_prompt_embeds
-from .emoji import emoji_credits, image_captions, load_emoji, phrase, with_article
+from .emoji import STYLE_WORDS, emoji_credits, image_captions, load_emoji, phrase, with_article
 from .release import machine_description
 from .sampling import sample
 from .t2i_train import SAMPLE_PROMPTS
@@ -313,3 +313,10 @@ def diversity(model, judge, data, concepts, seeds:int=4) -> dict:
     fake = [sample(model, [with_article(phrase(c))] * seeds, seed=0) * 2 - 1 for c in concepts]
     return dict(diversity_samples=mean_pairwise_distance(judge, fake),
                 diversity_real=mean_pairwise_distance(judge, real), diversity_n=len(concepts))
+
+def style_diversity(model, judge, concepts, seeds:int=4, steps=None) -> dict:
+    "Per art style: the mean judge-feature distance between `seeds` samples of 'a <concept>, <style word> style'."
+    prompt = lambda c, word: f"{with_article(phrase(c))}, {word} style"
+    return {style: mean_pairwise_distance(judge, [sample(model, [prompt(c, word)] * seeds, steps=steps, seed=0) * 2 - 1
+                                                  for c in concepts])
+            for style, word in STYLE_WORDS.items()}
