@@ -87,9 +87,9 @@ def check_ema_decay(decay) -> float:
     return float(decay)
 
 # %% ../nbs/04_checks.ipynb #17e65315
-def cpu_flags() -> set:
-    "The CPU's feature flags as Linux reports them in /proc/cpuinfo (an empty set where it cannot be read)."
-    try: lines = Path("/proc/cpuinfo").read_text().splitlines()
+def cpu_flags(cpuinfo="/proc/cpuinfo") -> set:
+    "The CPU's feature flags as Linux reports them in `cpuinfo` (an empty set where it cannot be read)."
+    try: lines = Path(cpuinfo).read_text().splitlines()
     except OSError: return set()
     return set(next((l.split(":", 1)[1].split() for l in lines if l.startswith(("flags", "Features"))), []))
 
@@ -100,10 +100,10 @@ def cpu_name() -> str:
     names = [l.split(":", 1)[1].strip() for l in lines if l.startswith("model name")]
     return names[0] if names else (platform.processor() or platform.machine())
 
-def native_bf16(device="cpu") -> bool:
-    "Whether `device` computes in bfloat16 in hardware (CUDA: Ampere or newer; CPU: AVX-512 BF16 or AMX)."
+def native_bf16(device="cpu", flags:set|None=None) -> bool:
+    "Whether `device` computes in bfloat16 in hardware (CUDA: Ampere or newer; CPU: AVX-512 BF16 or AMX in `flags`)."
     if str(device).startswith("cuda"): return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+    return bool((cpu_flags() if flags is None else flags) & {"avx512_bf16", "amx_bf16"})
 
 # %% ../nbs/04_checks.ipynb #5b5bfb9e
 def check_images(x,                    # what the user passed as images
