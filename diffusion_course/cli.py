@@ -105,8 +105,9 @@ def _eval_class(den, args) -> dict:
     print(f"{args.model}: {args.n_per_class} samples per class; FID on the classifier's features, its floor = two "
           "real test sets of the same size")
     print(format_quality(rows, keys))
-    if rows[0]["n"] < 1000: print(f"(only {rows[0]['n']} samples: FID and floor carry sampling noise at this size; "
-                                  "compare their ratio, and use --n-per-class 100 for numbers to quote)")
+    if rows[0]["n"] < 1000: print(f"(only {rows[0]['n']} samples: FID and floor carry sampling noise at this size, and "
+                                  "the floor falls faster than a model's FID as samples grow, so compare ratios only "
+                                  "at one --n-per-class; use --n-per-class 100 for numbers to quote)")
     if not args.guidance_sweep:
         per_class = zip(den.class_names, rows[0]["per_class_accuracy"])
         print("per class: " + ", ".join(f"{c}: {a:.0%}" for c, a in per_class))
@@ -186,7 +187,7 @@ def _bench_twins(args, out):
 
 def cmd_bench(args):
     "Time training and sampling variants side by side and print them as ratios."
-    from diffusion_course.bench import QUICK_TRAIN, TRAIN_VARIANTS, bench_cfg, bench_sample, bench_train, format_rows
+    from diffusion_course.bench import FP32_VARIANTS, bench_cfg, bench_sample, bench_train, format_rows, train_variants
     from diffusion_course.checks import check_output_file
     from diffusion_course.denoisers import as_denoiser
     if args.json and args.what not in ("twins", "train"):
@@ -196,7 +197,8 @@ def cmd_bench(args):
     if args.what == "twins": return _bench_twins(args, out)
     steps, repeats = (2, 1) if args.quick else (5, 3)
     if args.what in ("all", "train"):
-        variants = {k: TRAIN_VARIANTS[k] for k in QUICK_TRAIN} if args.quick else None
+        variants = train_variants(args.quick)
+        if variants is FP32_VARIANTS: print("bf16 is emulated here: timing the fp32 options (--quick adds a bf16 row)")
         rows, peak = bench_train(variants=variants, steps=steps, repeats=repeats)
         print(f"conv peak: {peak['no'] / 1e9:.1f} GFLOP/s fp32, {peak['bf16'] / 1e9:.1f} GFLOP/s bf16")
         print(format_rows(rows, "training (class-ddpm, D=64, batch 128 unless said)"))
