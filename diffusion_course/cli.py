@@ -101,9 +101,10 @@ def _eval_class(den, args) -> dict:
     from diffusion_course.metrics import evaluate_class_model, format_quality
     keys = ("accuracy", "fid", "fid_floor", "fid_ratio", "diversity", "real_diversity", "network_calls", "seconds")
     rows = [evaluate_class_model(den, args.n_per_class, guidance=g, sampler=args.sampler, steps=args.steps,
-                                 seed=args.seed) for g in args.guidance_sweep or [args.guidance]]
+                                 seed=args.seed, split=args.floor_split)
+            for g in args.guidance_sweep or [args.guidance]]
     print(f"{args.model}: {args.n_per_class} samples per class; FID on the classifier's features, its floor = two "
-          "real test sets of the same size")
+          f"real test sets of the same size ({args.floor_split} of the test split)")
     print(format_quality(rows, keys))
     if rows[0]["n"] < 1000: print(f"(only {rows[0]['n']} samples: FID and floor carry sampling noise at this size, and "
                                   "the floor falls faster than a model's FID as samples grow, so compare ratios only "
@@ -148,13 +149,14 @@ def cmd_eval(args):
     args.guidance = resolve_guidance(den, args.guidance)                   # the model's own default
     if isinstance(den, TextDenoiser):
         if args.guidance_sweep: raise ValueError("--guidance-sweep: only for the class models; use --guidance.")
+        if args.floor_split != "halves": raise ValueError("--floor-split: only for the class models' FID; drop it.")
         report = _eval_t2i(den, args)
     else: report = _eval_class(den, args)
     seconds = time.time() - t0
     print(f"({seconds:.0f} s; guidance {args.guidance_sweep or args.guidance}, seed {args.seed})")
     if out is None: return
     settings = dict(model=str(args.model), n_per_class=args.n_per_class, guidance=args.guidance, sampler=args.sampler,
-                    steps=args.steps, seed=args.seed, seconds=round(seconds, 1))
+                    steps=args.steps, seed=args.seed, floor_split=args.floor_split, seconds=round(seconds, 1))
     from diffusion_course.checks import atomic_path
     with atomic_path(out) as tmp: tmp.write_text(json.dumps(dict(settings=settings, **report), indent=1))
     print(f"wrote {out}")
@@ -260,6 +262,9 @@ def _sampling_parsers(sub):
             e.add_argument("--n-per-class", type=int, default=10, help="samples per class (default: 10)")
             e.add_argument("--guidance-sweep", type=float, nargs="+", metavar="GAMMA",
                            help="class models: one row per guidance scale, e.g. 0 1 3 5 7")
+            e.add_argument("--floor-split", choices=["halves", "random"], default="halves",
+                           help="class models: the test split's halves in file order (the default) or shuffled; "
+                                "MNIST's file-order halves come from different writers and inflate the floor")
             e.add_argument("--json", help="also write the numbers to this .json file")
         e.set_defaults(fn=fn)
 

@@ -121,12 +121,13 @@ def sample_with_scheduler(model, scheduler, prompts, steps:int, guidance=None, s
 
 # %% ../nbs/29_metrics.ipynb #d25deb16
 def evaluate_class_model(model, n_per_class:int=100, guidance=None, sampler=None, steps=None, seed:int=0,
-                         scheduler=None) -> dict:   # a diffusers scheduler instead of `sampler` (see below)
+                         scheduler=None,            # a diffusers scheduler instead of `sampler` (see below)
+                         split:str="halves") -> dict:  # the test split's halves for reference and floor: `SPLITS`
     "Accuracy, classifier-feature FID (and its real-vs-real floor), diversity and cost of a class model's samples."
     den = as_denoiser(model)
     dataset = model_dataset(den)
     clf = load_classifier(dataset)
-    f_ref, f_real, real_y = reference_features(dataset, n_per_class)
+    f_ref, f_real, real_y = reference_features(dataset, n_per_class, split)
     labels = torch.arange(len(den.class_names)).repeat_interleave(n_per_class)
     t0 = time.perf_counter()
     with count_calls(den) as calls:
@@ -142,7 +143,7 @@ def evaluate_class_model(model, n_per_class:int=100, guidance=None, sampler=None
     return dict(accuracy=right.float().mean().item(), per_class_accuracy=per_class, fid=fid, fid_floor=floor,
                 fid_ratio=fid / floor, diversity=class_diversity(f_gen, labels),
                 real_diversity=class_diversity(f_real, real_y), network_calls=calls[0], seconds=seconds,
-                n=len(x), guidance=guidance, sampler=sampler, steps=steps)
+                n=len(x), guidance=guidance, sampler=sampler, steps=steps, split=split)
 
 # %% ../nbs/29_metrics.ipynb #f1472214
 def guidance_curve(model, gammas=(0, 1, 2, 3, 5, 7, 10), n_per_class:int=100, seed:int=0, sampler=None,

@@ -91,6 +91,9 @@ CASES = [
     Case("CLI", "eval --guidance-sweep on the text-to-image model",
          lambda: run_cli("eval", "--model", "emoji-t2i", "--guidance-sweep", 1, 3),
          match=r"--guidance-sweep: only for the class models", cli=True),
+    Case("CLI", "eval --floor-split on the text-to-image model",
+         lambda: run_cli("eval", "--model", "emoji-t2i", "--floor-split", "random"),
+         match=r"--floor-split: only for the class models", cli=True),
     Case("CLI", "eval --guidance nan", lambda: run_cli("eval", "--guidance", "nan"),
          match=r"guidance=nan: expected a finite number", cli=True),
     # ---- train -------------------------------------------------------------------------------------------------------

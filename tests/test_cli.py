@@ -67,9 +67,11 @@ def test_eval_reports_quality_table_and_json(tiny_model, tmp_path):
 def test_eval_guidance_sweep_gives_a_row_per_gamma(tiny_model, tmp_path):
     out = tmp_path / "sweep.json"
     r = _cli("eval", "--model", tiny_model, "--n-per-class", 2, "--sampler", "ddim", "--steps", 2,
-             "--guidance-sweep", 0, 3, "--json", out)
+             "--guidance-sweep", 0, 3, "--floor-split", "random", "--json", out)
     assert r.returncode == 0, r.stderr
-    assert [row["guidance"] for row in json.loads(out.read_text())["rows"]] == [0, 3]
+    report = json.loads(out.read_text())
+    assert [row["guidance"] for row in report["rows"]] == [0, 3] and "(random of the test split)" in r.stdout
+    assert report["settings"]["floor_split"] == "random" and {row["split"] for row in report["rows"]} == {"random"}
 
 
 def test_bench_sample_prints_ratios(tiny_model):
