@@ -64,17 +64,17 @@ def train_flops(cfg, batch_size:int=16) -> float:
     return counter.get_total_flops() / batch_size
 
 # %% ../nbs/91_bench.ipynb #8a3322fd
-TIME_KINDS = {"convolutions": ("conv",), "normalisation + activations": ("norm", "gelu", "silu", "relu")}
+TIME_KINDS = {"convolutions": ("conv",), "normalisation + activations": ("_norm", "gelu", "silu", "relu")}
 
 def time_shares(step, steps:int=3) -> dict:
     "Share of the CPU time of `steps` calls of `step()` (after one untimed) in each of `TIME_KINDS`, and the rest."
     step()
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
         for _ in range(steps): step()
-    times = {e.key.lower(): e.self_cpu_time_total for e in prof.key_averages()}
+    times = {e.key.lower(): e.self_cpu_time_total for e in prof.key_averages()}   # e.g. aten::native_batch_norm
     kind = lambda op: next((k for k, subs in TIME_KINDS.items() if any(s in op for s in subs)), "everything else")
-    shares = dict.fromkeys([*TIME_KINDS, "everything else"], 0.0)
-    for op, t in times.items(): shares[kind(op)] += t / sum(times.values())
+    shares, total = dict.fromkeys([*TIME_KINDS, "everything else"], 0.0), sum(times.values())
+    for op, t in times.items(): shares[kind(op)] += t / total
     return shares
 
 # %% ../nbs/91_bench.ipynb #881c948c
