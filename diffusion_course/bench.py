@@ -263,8 +263,7 @@ def bench_twins(preset:str="class-ddpm", n_train:int=20_000, epochs:int=2, n_per
 
 # %% ../nbs/91_bench.ipynb #87278ea7
 FORMATS = {"img/s": "{:.1f}", "ratio": "×{:.2f}", "ms per call": "{:.1f}", "GFLOP/s": "{:.1f}", "% of peak": "{:.0f}%",
-           "calls": "{}",
-           "peak MiB": "{:.0f}", "max |Δ|": "{:.1e}", "train s": "{:.0f}", "test loss": "{:.4f}",
+           "calls": "{}", "peak MiB": "{:.0f}", "max |Δ|": "{:.1e}", "train s": "{:.0f}", "test loss": "{:.4f}",
            "accuracy %": "{:.1f}", "FID": "{:.2f}", "FID floor": "{:.2f}", "diversity": "{:.2f}",
            "real diversity": "{:.2f}"}
 
