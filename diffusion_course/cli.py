@@ -100,6 +100,7 @@ def _eval_class(den, args) -> dict:
     "Accuracy, classifier-feature FID against its real-vs-real floor, and diversity, at one γ or a sweep of them."
     from diffusion_course.metrics import evaluate_class_model, format_quality
     keys = ("accuracy", "fid", "fid_floor", "fid_ratio", "diversity", "real_diversity", "network_calls", "seconds")
+    args.floor_split = args.floor_split or "random"                         # metrics' default
     rows = [evaluate_class_model(den, args.n_per_class, guidance=g, sampler=args.sampler, steps=args.steps,
                                  seed=args.seed, split=args.floor_split)
             for g in args.guidance_sweep or [args.guidance]]
@@ -149,7 +150,7 @@ def cmd_eval(args):
     args.guidance = resolve_guidance(den, args.guidance)                   # the model's own default
     if isinstance(den, TextDenoiser):
         if args.guidance_sweep: raise ValueError("--guidance-sweep: only for the class models; use --guidance.")
-        if args.floor_split != "halves": raise ValueError("--floor-split: only for the class models' FID; drop it.")
+        if args.floor_split is not None: raise ValueError("--floor-split: only for the class models' FID; drop it.")
         report = _eval_t2i(den, args)
     else: report = _eval_class(den, args)
     seconds = time.time() - t0
@@ -262,9 +263,9 @@ def _sampling_parsers(sub):
             e.add_argument("--n-per-class", type=int, default=10, help="samples per class (default: 10)")
             e.add_argument("--guidance-sweep", type=float, nargs="+", metavar="GAMMA",
                            help="class models: one row per guidance scale, e.g. 0 1 3 5 7")
-            e.add_argument("--floor-split", choices=["halves", "random"], default="halves",
-                           help="class models: the test split's halves in file order (the default) or shuffled; "
-                                "MNIST's file-order halves come from different writers and inflate the floor")
+            e.add_argument("--floor-split", choices=["random", "halves"],
+                           help="class models: the test split's halves after a seeded shuffle (random, the default) "
+                                "or in file order (halves: for MNIST two groups of writers, which inflates the floor)")
             e.add_argument("--json", help="also write the numbers to this .json file")
         e.set_defaults(fn=fn)
 

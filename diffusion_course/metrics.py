@@ -63,9 +63,9 @@ def class_diversity(features:torch.Tensor, labels:torch.Tensor) -> float:
     return sum(per_class) / len(per_class)
 
 # %% ../nbs/29_metrics.ipynb #a75c6e74
-SPLITS = ("halves", "random")   # the test split's two halves in file order, or after a shuffle (seed 0)
+SPLITS = ("random", "halves")   # the test split's halves after a shuffle (seed 0, the default), or in file order
 
-def real_sets(dataset:str, n_per_class:int, split:str="halves"):
+def real_sets(dataset:str, n_per_class:int, split:str="random"):
     "(reference images, comparison images, comparison labels) from the test split, in [-1, 1]."
     x, y = load_tensors(dataset, train=False)
     if split not in SPLITS: raise ValueError(f"split={split!r}: choose one of {', '.join(map(repr, SPLITS))}.")
@@ -81,7 +81,7 @@ def real_sets(dataset:str, n_per_class:int, split:str="halves"):
     return to_signed(x[half:]), to_signed(x[idx]), y[idx]
 
 @functools.lru_cache(maxsize=8)
-def reference_features(dataset:str, n_per_class:int, split:str="halves"):
+def reference_features(dataset:str, n_per_class:int, split:str="random"):
     "Classifier features of `real_sets` (reference, comparison) and the comparison labels; computed once per process."
     clf = load_classifier(dataset)
     ref, real, real_y = real_sets(dataset, n_per_class, split)
@@ -122,7 +122,7 @@ def sample_with_scheduler(model, scheduler, prompts, steps:int, guidance=None, s
 # %% ../nbs/29_metrics.ipynb #d25deb16
 def evaluate_class_model(model, n_per_class:int=100, guidance=None, sampler=None, steps=None, seed:int=0,
                          scheduler=None,            # a diffusers scheduler instead of `sampler` (see below)
-                         split:str="halves") -> dict:  # the test split's halves for reference and floor: `SPLITS`
+                         split:str="random") -> dict:  # the test split's halves for reference and floor: `SPLITS`
     "Accuracy, classifier-feature FID (and its real-vs-real floor), diversity and cost of a class model's samples."
     den = as_denoiser(model)
     dataset = model_dataset(den)

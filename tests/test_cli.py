@@ -62,16 +62,17 @@ def test_eval_reports_quality_table_and_json(tiny_model, tmp_path):
     assert report["settings"]["n_per_class"] == 2 and row["n"] == 20 and row["network_calls"] == 3
     assert row["fid"] > 0 and row["fid_floor"] > 0 and row["fid_ratio"] == pytest.approx(row["fid"] / row["fid_floor"])
     assert len(row["per_class_accuracy"]) == 10 and 0 <= row["accuracy"] <= 1
+    assert report["settings"]["floor_split"] == row["split"] == "random"                  # the default
 
 
 def test_eval_guidance_sweep_gives_a_row_per_gamma(tiny_model, tmp_path):
     out = tmp_path / "sweep.json"
     r = _cli("eval", "--model", tiny_model, "--n-per-class", 2, "--sampler", "ddim", "--steps", 2,
-             "--guidance-sweep", 0, 3, "--floor-split", "random", "--json", out)
+             "--guidance-sweep", 0, 3, "--floor-split", "halves", "--json", out)
     assert r.returncode == 0, r.stderr
     report = json.loads(out.read_text())
-    assert [row["guidance"] for row in report["rows"]] == [0, 3] and "(random of the test split)" in r.stdout
-    assert report["settings"]["floor_split"] == "random" and {row["split"] for row in report["rows"]} == {"random"}
+    assert [row["guidance"] for row in report["rows"]] == [0, 3] and "(halves of the test split)" in r.stdout
+    assert report["settings"]["floor_split"] == "halves" and {row["split"] for row in report["rows"]} == {"halves"}
 
 
 def test_bench_sample_prints_ratios(tiny_model):
