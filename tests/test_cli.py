@@ -57,6 +57,7 @@ def test_eval_reports_quality_table_and_json(tiny_model, tmp_path):
     r = _cli("eval", "--model", tiny_model, "--n-per-class", 2, "--sampler", "ddim", "--steps", 3, "--json", out)
     assert r.returncode == 0, r.stderr
     assert "| guidance | accuracy | fid | fid_floor | fid_ratio |" in r.stdout and "per class" in r.stdout
+    assert "(shuffled halves of the test split)" in r.stdout                              # the default floor split
     report = json.loads(out.read_text())
     (row,) = report["rows"]
     assert report["settings"]["n_per_class"] == 2 and row["n"] == 20 and row["network_calls"] == 3
@@ -71,7 +72,8 @@ def test_eval_guidance_sweep_gives_a_row_per_gamma(tiny_model, tmp_path):
              "--guidance-sweep", 0, 3, "--floor-split", "halves", "--json", out)
     assert r.returncode == 0, r.stderr
     report = json.loads(out.read_text())
-    assert [row["guidance"] for row in report["rows"]] == [0, 3] and "(halves of the test split)" in r.stdout
+    assert [row["guidance"] for row in report["rows"]] == [0, 3]
+    assert "(halves in file order of the test split)" in r.stdout
     assert report["settings"]["floor_split"] == "halves" and {row["split"] for row in report["rows"]} == {"halves"}
 
 
