@@ -81,7 +81,9 @@ def _can_write(folder) -> Path:
 def _check_sampling(args):
     "The flags `sample` and `eval` share, checked before a model is loaded."
     from diffusion_course.checks import check_guidance, check_number
+    from diffusion_course.checks import check_interval
     if args.guidance is not None: check_guidance(args.guidance)
+    if args.guidance_interval is not None: check_interval(args.guidance_interval)
     if args.steps is not None:
         check_number("--steps", args.steps, 1, integer=True, hint="Leave it out for the model's default (34 steps).")
 
@@ -91,7 +93,7 @@ def _eval_t2i(den, args) -> dict:
     judge, n, report = load_judge(), max(1, args.n_per_class // 5), {}
     for what, prompts in [("prompts by name", name_prompts()), ("paraphrases", PARAPHRASES)]:
         m, _ = prompt_fidelity(den, judge, prompts, n=n, guidance=args.guidance, steps=args.steps, sampler=args.sampler,
-                               seed=args.seed)
+                               seed=args.seed, guidance_interval=args.guidance_interval)
         print(f"{den.name}, {len(prompts)} {what}: top-1 {m['top1']:.1%}, top-5 {m['top5']:.1%} "
               f"({m['n']} images, {n} per prompt)")
         report[what] = dict(prompts=len(prompts), per_prompt=n, **m)
@@ -105,7 +107,7 @@ def _eval_class(den, args) -> dict:
     keys = ("accuracy", "fid", "fid_floor", "fid_ratio", "diversity", "real_diversity", "network_calls", "seconds")
     args.floor_split = args.floor_split or "random"                         # metrics' default
     rows = [evaluate_class_model(den, args.n_per_class, guidance=g, sampler=args.sampler, steps=args.steps,
-                                 seed=args.seed, split=args.floor_split)
+                                 seed=args.seed, split=args.floor_split, guidance_interval=args.guidance_interval)
             for g in args.guidance_sweep or [args.guidance]]
     print(f"{args.model}: {args.n_per_class} samples per class; FID on the classifier's features, its floor = two "
           f"real test sets of the same size ({FLOOR_SPLITS[args.floor_split]} of the test split)")
@@ -128,9 +130,10 @@ def cmd_sample(args):
     prompts = [p for p in args.prompts for _ in range(args.n)]          # prompt i's images are i * n ... i * n + n - 1
     check_count("the number of images (prompts x --n)", len(prompts))
     x = sample(args.model, prompts=prompts, guidance=args.guidance, sampler=args.sampler, steps=args.steps,
-               seed=args.seed)
+               seed=args.seed, guidance_interval=args.guidance_interval)
     title = f"{Path(str(args.model)).name}, seed {args.seed}"
     if args.guidance is not None: title += f", γ {args.guidance:g}"
+    if args.guidance_interval is not None: title += " on σ in ({:g}, {:g}]".format(*args.guidance_interval)
     save_samples(x, args.prompts, out, n=args.n, title=title)
     print(f"wrote {out} ({len(x)} images, seed {args.seed})")
 
@@ -160,7 +163,8 @@ def cmd_eval(args):
     print(f"({seconds:.0f} s; guidance {args.guidance_sweep or args.guidance}, seed {args.seed})")
     if out is None: return
     settings = dict(model=str(args.model), n_per_class=args.n_per_class, guidance=args.guidance, sampler=args.sampler,
-                    steps=args.steps, seed=args.seed, floor_split=args.floor_split, seconds=round(seconds, 1))
+                    steps=args.steps, seed=args.seed, floor_split=args.floor_split,
+                    guidance_interval=args.guidance_interval, seconds=round(seconds, 1))
     from diffusion_course.checks import atomic_path
     with atomic_path(out) as tmp: tmp.write_text(json.dumps(dict(settings=settings, **report), indent=1))
     print(f"wrote {out}")
@@ -250,6 +254,9 @@ def _sampling_parsers(sub):
         e.add_argument("--guidance", type=float, default=None,
                        help="classifier-free guidance scale (default: the model's own, measured and kept in its "
                             "sampling.json; 5, the course's, for a model without one)")
+        e.add_argument("--guidance-interval", type=float, nargs=2, metavar=("SIGMA_LO", "SIGMA_HI"),
+                       help="guide only the steps whose noise level σ = √((1−ᾱ)/ᾱ) (flow: (1−t)/t) lies in "
+                            "(SIGMA_LO, SIGMA_HI], e.g. 0 2.5; the conditional model elsewhere (default: every step)")
         e.add_argument("--seed", type=int, default=0, help="image i starts from the noise of seed + i (default: 0)")
         e.add_argument("--sampler", choices=["ddpm", "ddim", "euler", "heun"],
                        help="default: the model's own (ddpm, or euler for flow matching)")

@@ -5,13 +5,14 @@
 # %% auto #0
 __all__ = ['PRETRAINED', 'DENOISER_CLASSES', 'Prediction', 'strided_timesteps', 'Denoiser', 'CourseDenoiser', 'DiffusersDenoiser',
            'PromptEmbeddings', 'save_prompt_embeds', 'load_prompt_embeds', 'TextDenoiser', 'load_text_denoiser',
-           'default_guidance', 'save_default_guidance', 'pretrained_dir', 'available_models', 'load_pretrained',
-           'as_denoiser']
+           'default_guidance', 'default_guidance_interval', 'save_default_guidance', 'pretrained_dir',
+           'available_models', 'load_pretrained', 'as_denoiser']
 
 # %% ../nbs/12_denoisers.ipynb #164de0a2
 import importlib.resources
 import inspect
 import json
+import math
 import os
 from pathlib import Path
 from typing import NamedTuple
@@ -22,7 +23,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 # %% ../nbs/12_denoisers.ipynb #f9a3891f
-from .checks import atomic_path, atomic_write_text, check_guidance
+from .checks import atomic_path, atomic_write_text, check_guidance, check_interval
 from .data import CLASS_NAMES
 from .schedules import NoiseSchedule
 from .text import MiniLMEncoder
@@ -69,6 +70,7 @@ class Denoiser:
     prediction = "epsilon"  # what `predict` returns (its `Prediction.kind`): 'epsilon' = noise, on a noise `schedule`;
                             # 'velocity' = flow matching: no schedule, t runs in [0, 1] from noise (0) to data (1)
     guidance = 5.0          # default classifier-free guidance scale
+    guidance_interval = None  # default noise levels (σ_lo, σ_hi] to guide; None: every step (the course)
     steps = 34              # default number of strided timesteps (flow models: Euler steps)
     learned_variance = False  # True: `Prediction.variance` picks each DDPM step's variance (IF)
     threshold = None        # x̂0 thresholding the samplers apply unless told otherwise: None, 'clip' or 'dynamic'
@@ -326,7 +328,9 @@ def load_text_denoiser(folder, name:str|None=None, device=None) -> TextDenoiser:
     unet = TextUNet.from_pretrained(folder).to(device or "cpu")
     table = folder / "prompts.safetensors"
     prompts = PromptEmbeddings(embeds=load_prompt_embeds(table) if table.exists() else {}, encoder=MiniLMEncoder())
-    return TextDenoiser(unet, prompts, name=name or folder.name, guidance=default_guidance(folder))
+    den = TextDenoiser(unet, prompts, name=name or folder.name, guidance=default_guidance(folder))
+    den.guidance_interval = default_guidance_interval(folder)
+    return den
 
 def default_guidance(folder) -> float|None:
     "The guidance scale in `folder/sampling.json` (a model's measured default), None when the folder has none."
@@ -337,9 +341,22 @@ def default_guidance(folder) -> float|None:
         raise ValueError(f"{path} should be JSON like {{\"guidance\": 3.0}} ({type(e).__name__}: {e}). "
                          f"{folder_fix_hint(Path(folder))}") from None
 
-def save_default_guidance(folder, guidance:float, evidence=None) -> Path:
-    "Write `folder/sampling.json`: the model's default guidance and the measurements (`evidence`) that chose it."
-    d = {"guidance": check_guidance(guidance)} | ({"chosen_from": evidence} if evidence is not None else {})
+def default_guidance_interval(folder) -> tuple|None:
+    "The guidance interval (σ_lo, σ_hi] in `folder/sampling.json`, None when it has none (guide every step)."
+    path = Path(folder) / "sampling.json"
+    if not path.is_file(): return None
+    interval = json.loads(path.read_text()).get("guidance_interval")  # `default_guidance` has vetted the JSON
+    try: return None if interval is None else check_interval(interval)
+    except ValueError as e: raise ValueError(f"{path}: {e} {folder_fix_hint(Path(folder))}") from None
+
+def save_default_guidance(folder, guidance:float, evidence=None,
+                          guidance_interval=None) -> Path:   # (σ_lo, σ_hi] to guide; None: every step
+    "Write `folder/sampling.json`: the model's default guidance (and interval) and the measurements that chose it."
+    d = {"guidance": check_guidance(guidance)}
+    if guidance_interval is not None:                          # JSON has no ∞: an open top is written as null
+        lo, hi = check_interval(guidance_interval)
+        d["guidance_interval"] = [lo, None if math.isinf(hi) else hi]
+    if evidence is not None: d["chosen_from"] = evidence
     return atomic_write_text(Path(folder) / "sampling.json", json.dumps(d, indent=1))
 
 # %% ../nbs/12_denoisers.ipynb #cc16a0ea
@@ -397,6 +414,7 @@ def load_pretrained(name:str="mnist-class-ddpm", # a bundled model name, a `save
     unet = CourseUNet.from_pretrained(folder).to(device or "cpu").eval()  # a missing or damaged weights file is named
     den = CourseDenoiser(unet, CLASS_NAMES[_dataset_of(folder, name)], name=str(name))
     if (g := default_guidance(folder)) is not None: den.guidance = g     # the folder's measured default, if any
+    den.guidance_interval = default_guidance_interval(folder)
     return den
 
 # %% ../nbs/12_denoisers.ipynb #88a629a3

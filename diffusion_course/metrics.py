@@ -21,7 +21,7 @@ from .data import CLASS_NAMES, load_tensors, to_signed
 from .denoisers import as_denoiser
 from .release import load_classifier, model_dataset
 from .checks import check_steps
-from .sampling import (cfg_estimate, generators, require_diffusion, resolve_guidance, sample,
+from .sampling import (generators, guided_estimate, require_diffusion, resolve_guidance, sample,
                                       start_noise)
 
 # %% ../nbs/29_metrics.ipynb #bf678400
@@ -107,22 +107,25 @@ def scheduler_for(den, scheduler_cls, **kwargs):
                          beta_schedule="linear", prediction_type="epsilon", **kwargs)
 
 @torch.no_grad()
-def sample_with_scheduler(model, scheduler, prompts, steps:int, guidance=None, seed:int=0) -> torch.Tensor:
+def sample_with_scheduler(model, scheduler, prompts, steps:int, guidance=None, seed:int=0,
+                          guidance_interval=None) -> torch.Tensor:   # (σ_lo, σ_hi] as in `sample`
     "Images in [0, 1] from `prompts` with a diffusers `scheduler` over `model`'s guided ε (image i: noise of seed + i)."
     den = require_diffusion(as_denoiser(model), "sample_with_scheduler")
     guidance, n = resolve_guidance(den, guidance), len(prompts)
     cond, uncond = den.condition(list(prompts), n), den.condition("", n)
+    estimate = guided_estimate(den, cond, uncond, guidance, guidance_interval)
     scheduler.set_timesteps(check_steps(steps, den.T) or den.steps)
     x = start_noise(den, generators(seed, n)) * scheduler.init_noise_sigma           # 1. x_T
     for t in scheduler.timesteps:
-        eps = cfg_estimate(den, scheduler.scale_model_input(x, t), int(t), cond, uncond, guidance).eps  # 2. guided ε
+        eps = estimate(scheduler.scale_model_input(x, t), int(t)).eps   # 2. guided ε
         x = scheduler.step(eps, t, x).prev_sample                      # 3. the scheduler's update
     return ((x + 1) / 2).clamp(0, 1)
 
 # %% ../nbs/29_metrics.ipynb #d25deb16
 def evaluate_class_model(model, n_per_class:int=100, guidance=None, sampler=None, steps=None, seed:int=0,
                          scheduler=None,            # a diffusers scheduler instead of `sampler` (see below)
-                         split:str="random") -> dict:  # the test split's halves for reference and floor: `SPLITS`
+                         split:str="random",        # the test split's halves for reference and floor: `SPLITS`
+                         guidance_interval=None) -> dict:  # (σ_lo, σ_hi]: guide only there (see `sample`)
     "Accuracy, classifier-feature FID (and its real-vs-real floor), diversity and cost of a class model's samples."
     den = as_denoiser(model)
     dataset = model_dataset(den)
@@ -132,8 +135,9 @@ def evaluate_class_model(model, n_per_class:int=100, guidance=None, sampler=None
     t0 = time.perf_counter()
     with count_calls(den) as calls:
         prompts = [den.class_names[i] for i in labels]
-        if scheduler is None: x = sample(den, prompts, guidance=guidance, sampler=sampler, steps=steps, seed=seed)
-        else: x = sample_with_scheduler(den, scheduler, prompts, steps, guidance, seed)
+        if scheduler is None: x = sample(den, prompts, guidance=guidance, sampler=sampler, steps=steps, seed=seed,
+                                         guidance_interval=guidance_interval)
+        else: x = sample_with_scheduler(den, scheduler, prompts, steps, guidance, seed, guidance_interval)
     seconds = time.perf_counter() - t0
     x = x * 2 - 1
     f_gen = classifier_features(clf, x)
@@ -143,14 +147,15 @@ def evaluate_class_model(model, n_per_class:int=100, guidance=None, sampler=None
     return dict(accuracy=right.float().mean().item(), per_class_accuracy=per_class, fid=fid, fid_floor=floor,
                 fid_ratio=fid / floor, diversity=class_diversity(f_gen, labels),
                 real_diversity=class_diversity(f_real, real_y), network_calls=calls[0], seconds=seconds,
-                n=len(x), guidance=guidance, sampler=sampler, steps=steps, split=split)
+                n=len(x), guidance=guidance, sampler=sampler, steps=steps, split=split,
+                guidance_interval=None if guidance_interval is None else list(guidance_interval))
 
 # %% ../nbs/29_metrics.ipynb #f1472214
 def guidance_curve(model, gammas=(0, 1, 2, 3, 5, 7, 10), n_per_class:int=100, seed:int=0, sampler=None,
-                   steps=None) -> list:
-    "`evaluate_class_model` at each guidance scale γ in `gammas` (same seed, sampler and steps: the model's default)."
-    return [evaluate_class_model(model, n_per_class, guidance=g, sampler=sampler, steps=steps, seed=seed)
-            for g in gammas]
+                   steps=None, guidance_interval=None) -> list:
+    "`evaluate_class_model` at each guidance scale γ in `gammas` (same seed, sampler, steps and guidance interval)."
+    return [evaluate_class_model(model, n_per_class, guidance=g, sampler=sampler, steps=steps, seed=seed,
+                                 guidance_interval=guidance_interval) for g in gammas]
 
 def best_class_guidance(rows, min_accuracy:float=0.99) -> float:
     "The γ of a `guidance_curve` with the lowest FID among those whose accuracy reaches `min_accuracy`."

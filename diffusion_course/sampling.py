@@ -5,11 +5,13 @@
 # %% auto #0
 __all__ = ['MAX_FLOW_STEPS', 'FLOW_SAMPLERS', 'VARIANCES', 'SAMPLERS', 'check_seed', 'generators', 'randn', 'start_noise',
            'resolve_guidance', 'require_diffusion', 'require_flow', 'check_sampler', 'check_variance',
-           'resolve_timesteps', 'check_start', 'predict_x0', 'one_step_denoise', 'cfg_estimate', 'step_log_variance',
-           'threshold_x0', 'ddpm_step', 'ddim_step', 'Frames', 'denoise_loop', 'iterative_denoise', 'resolve_threshold',
-           'flow_sample', 'sample', 'sweep', 'show_sweep']
+           'resolve_timesteps', 'check_start', 'predict_x0', 'one_step_denoise', 'cfg_estimate', 'noise_sigma',
+           'resolve_interval', 'guided_estimate', 'step_log_variance', 'threshold_x0', 'ddpm_step', 'ddim_step',
+           'Frames', 'denoise_loop', 'iterative_denoise', 'resolve_threshold', 'flow_sample', 'sample', 'sweep',
+           'show_sweep']
 
 # %% ../nbs/13_sampling.ipynb #0bb02715
+import math
 from functools import partial
 
 import torch
@@ -17,7 +19,7 @@ import matplotlib.pyplot as plt
 
 # %% ../nbs/13_sampling.ipynb #358d9708
 from .denoisers import Denoiser, Prediction, as_denoiser
-from .checks import check_count, check_guidance, check_images, check_number, check_steps
+from .checks import check_count, check_guidance, check_images, check_interval, check_number, check_steps
 from .checks import check_timestep, check_timesteps
 
 # %% ../nbs/13_sampling.ipynb #21095992
@@ -134,6 +136,26 @@ def cfg_estimate(den:Denoiser, x_t, t, cond, uncond, guidance:float) -> Predicti
     var_c = None if out.variance is None else out.variance.chunk(2)[0]   # 2. variance of the conditional branch
     return Prediction(eps_u + guidance * (eps_c - eps_u), var_c, out.kind)  # 3. CFG: ε_u + γ (ε_c − ε_u)
 
+# %% ../nbs/13_sampling.ipynb #a0e888ac
+def noise_sigma(den:Denoiser, t) -> float:
+    "The noise level σ of step `t`: √((1−ᾱ_t)/ᾱ_t) for noise models, (1−t)/t for flow models (t=0 noise, t=1 data)."
+    if den.prediction == "velocity": return (1 - float(t)) / float(t) if float(t) > 0 else math.inf
+    abar = float(den.alphas_cumprod[int(t)])
+    return math.sqrt((1 - abar) / abar)
+
+def resolve_interval(den:Denoiser, interval=None) -> tuple:
+    "The guidance interval to use: `den.guidance_interval` for None (every step unless the model has its own)."
+    return check_interval(den.guidance_interval if interval is None else interval)
+
+def guided_estimate(den:Denoiser, cond, uncond, guidance:float, interval=None):
+    "The `(x_t, t) -> Prediction` a sampler calls: CFG at `guidance` where σ_lo < σ(t) ≤ σ_hi, else the conditional."
+    lo, hi = resolve_interval(den, interval)
+    def estimate(x_t, t):
+        if guidance == 1 or not lo < noise_sigma(den, t) <= hi: return den.predict(x_t, t, cond)
+        return cfg_estimate(den, x_t, t, cond, uncond, guidance)
+    return estimate
+
+
 # %% ../nbs/13_sampling.ipynb #7ab2377d
 def step_log_variance(abar_t, abar_prev,
                       learned=None,          # the model's v in [-1, 1] (IF), or None: a fixed variance
@@ -226,7 +248,7 @@ def _step(sampler, variance):
 # %% ../nbs/13_sampling.ipynb #01f2bf8e
 def iterative_denoise(den:Denoiser, x_t, prompt="", i_start:int=0, guidance:float=1.0, timesteps=None,
                       sampler:str="ddpm", generator=None, threshold=None, uncond="", after_step=None,
-                      variance:str="small", frames:Frames|None=None) -> torch.Tensor:
+                      variance:str="small", frames:Frames|None=None, guidance_interval=None) -> torch.Tensor:
     "Denoise `x_t` (at `timesteps[i_start]`) with `prompt`, guided by `guidance` (1 = none, None = the model's)."
     den = require_diffusion(den, "iterative_denoise")
     timesteps, sampler = resolve_timesteps(den, timesteps), check_sampler(den, sampler)
@@ -234,8 +256,7 @@ def iterative_denoise(den:Denoiser, x_t, prompt="", i_start:int=0, guidance:floa
     x_t, i_start = check_images(x_t, den.image_shape, "x_t", value_range=None), check_start(i_start, timesteps)
     n = len(x_t)
     cond, unc = den.condition(prompt, n), den.condition(uncond, n)
-    if guidance == 1: estimate = lambda x, t: den.predict(x, t, cond)
-    else: estimate = lambda x, t: cfg_estimate(den, x, t, cond, unc, guidance)
+    estimate = guided_estimate(den, cond, unc, guidance, guidance_interval)   # σ_lo < σ(t) ≤ σ_hi: guided
     return denoise_loop(estimate, x_t, timesteps, den.alphas_cumprod, i_start, sampler, generator,
                         resolve_threshold(den, threshold), after_step, variance, frames)
 
@@ -251,15 +272,16 @@ def resolve_threshold(den:Denoiser, threshold=None):
 
 # %% ../nbs/13_sampling.ipynb #b2fa543d
 def flow_sample(den:Denoiser, x, prompt="", guidance:float=1.0, steps:int=300, sampler:str="euler", uncond="",
-                frames:Frames|None=None) -> torch.Tensor:  # records (t, x_t) after every `frames.every`-th step
+                frames:Frames|None=None,  # records (t, x_t) after every `frames.every`-th step
+                guidance_interval=None) -> torch.Tensor:  # (σ_lo, σ_hi]: guide only there; None: the model's
     "Integrate a flow model's velocity from noise `x` (t=0) to data (t=1) with Euler or Heun steps."
     den = require_flow(den, "flow_sample")
     sampler, guidance = check_sampler(den, sampler), resolve_guidance(den, guidance)
     steps = check_steps(steps, MAX_FLOW_STEPS) or den.steps
     x, n = check_images(x, den.image_shape, "x", value_range=None), len(x)
     cond, unc = den.condition(prompt, n), den.condition(uncond, n)
-    if guidance == 1: v = lambda x, t: den.predict(x, t, cond).velocity
-    else: v = lambda x, t: cfg_estimate(den, x, t, cond, unc, guidance).velocity
+    estimate = guided_estimate(den, cond, unc, guidance, guidance_interval)
+    v = lambda x, t: estimate(x, t).velocity
     ts = torch.linspace(0, 1, steps + 1).tolist()
     for i in range(steps):
         t, h = ts[i], ts[i + 1] - ts[i]
@@ -281,6 +303,7 @@ def sample(model,                 # a Denoiser, a bundled model name, a CourseUN
                                   # or 'none', 'clip', 'dynamic' (IF's pipeline)
            batch_size:int=256,    # images per model batch: bounds the memory; image i still depends only on seed + i
            variance:str="small",  # the 'ddpm' step's noise: 'small' (β̃_t, the course) or 'large' (β_t)
+           guidance_interval=None,# (σ_lo, σ_hi): guide only steps with σ_lo < σ ≤ σ_hi; None: the model's default
           ) -> torch.Tensor:      # (N, C, H, W) float in [0, 1]
     "Generate one image per prompt, deterministically for a given `seed`."
     den = as_denoiser(model)
@@ -289,18 +312,19 @@ def sample(model,                 # a Denoiser, a bundled model name, a CourseUN
     n, seed = check_count("len(prompts)", len(prompts)), check_seed(seed)
     batch_size = check_count("batch_size", batch_size)
     guidance, sampler, flow = resolve_guidance(den, guidance), check_sampler(den, sampler), den.prediction == "velocity"
-    variance = check_variance(variance, sampler)
+    variance, interval = check_variance(variance, sampler), resolve_interval(den, guidance_interval)
     if flow: ts = check_steps(steps, MAX_FLOW_STEPS) or den.steps      # flow: a number of Euler/Heun steps
     else: ts = resolve_timesteps(den, steps=steps)
     return torch.cat([_sample_batch(den, prompts[i:i + batch_size], guidance, sampler, ts, seed + i, threshold,
-                                    variance) for i in range(0, n, batch_size)])
+                                    variance, interval) for i in range(0, n, batch_size)])
 
-def _sample_batch(den, prompts, guidance, sampler, ts, seed, threshold, variance) -> torch.Tensor:
+def _sample_batch(den, prompts, guidance, sampler, ts, seed, threshold, variance, interval) -> torch.Tensor:
     "One batch of `sample`: image i of `prompts` from the noise of `seed` + i, as floats in [0, 1] on the CPU."
     gens = generators(seed, len(prompts))
     x = start_noise(den, gens)
-    if den.prediction == "velocity": x = flow_sample(den, x, prompts, guidance, ts, sampler)
-    else: x = iterative_denoise(den, x, prompts, 0, guidance, ts, sampler, gens, threshold, variance=variance)
+    if den.prediction == "velocity": x = flow_sample(den, x, prompts, guidance, ts, sampler, guidance_interval=interval)
+    else: x = iterative_denoise(den, x, prompts, 0, guidance, ts, sampler, gens, threshold, variance=variance,
+                                guidance_interval=interval)
     return ((x.float().cpu() + 1) / 2).clamp(0, 1)
 
 # %% ../nbs/13_sampling.ipynb #8b8f3bc6

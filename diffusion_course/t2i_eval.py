@@ -158,11 +158,12 @@ def reads_as(judge, x:torch.Tensor, concept:str, k:int=5) -> torch.Tensor:
 # %% ../nbs/28_t2i_eval.ipynb #0ca10c47
 @torch.no_grad()
 def prompt_fidelity(model, judge, prompts:dict, n:int=2, guidance=None, steps=None, sampler=None, seed:int=0,
-                    batch:int=64):
+                    batch:int=64, guidance_interval=None):
     "Top-1/top-5 of the judge on `n` samples of each prompt of `prompts` (`{prompt: concept}`), and the samples."
     den, concepts = as_denoiser(model), list(judge.config.concepts)
     ps = [p for p in prompts for _ in range(n)]
-    x = torch.cat([sample(den, ps[i:i + batch], guidance=guidance, steps=steps, sampler=sampler, seed=seed + i)
+    x = torch.cat([sample(den, ps[i:i + batch], guidance=guidance, steps=steps, sampler=sampler, seed=seed + i,
+                          guidance_interval=guidance_interval)
                    for i in range(0, len(ps), batch)])                                  # (N, 3, 32, 32) in [0, 1]
     y = torch.tensor([concepts.index(prompts[p]) for p in ps])
     logits = classify(judge, x * 2 - 1)

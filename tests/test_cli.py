@@ -77,6 +77,31 @@ def test_eval_guidance_sweep_gives_a_row_per_gamma(tiny_model, tmp_path):
     assert report["settings"]["floor_split"] == "halves" and {row["split"] for row in report["rows"]} == {"halves"}
 
 
+def test_guidance_interval_reaches_the_sampler(tiny_model, tmp_path):
+    bundled = "mnist-class-ddpm"                                            # trained: guidance changes its samples
+    r = _sample(bundled, tmp_path / "plain.npy", "--prompts", "7", "3", "--guidance", 1)
+    assert r.returncode == 0, r.stderr
+    r = _sample(bundled, tmp_path / "every.npy", "--prompts", "7", "3", "--guidance", 3)
+    assert r.returncode == 0, r.stderr
+    r = _sample(bundled, tmp_path / "none.npy", "--prompts", "7", "3", "--guidance", 3,
+                "--guidance-interval", 1e6, 1e7)                            # no step is that noisy: never guided
+    assert r.returncode == 0, r.stderr
+    plain, every, none = (np.load(tmp_path / f"{k}.npy") for k in ("plain", "every", "none"))
+    assert np.allclose(none, plain, atol=1e-5) and not np.allclose(every, plain, atol=1e-3)
+    out = tmp_path / "eval.json"
+    r = _cli("eval", "--model", tiny_model, "--n-per-class", 2, "--sampler", "ddim", "--steps", 2, "--guidance", 3,
+             "--guidance-interval", 0, 2.5, "--json", out)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(out.read_text())
+    assert report["settings"]["guidance_interval"] == report["rows"][0]["guidance_interval"] == [0, 2.5]
+
+
+def test_bad_guidance_interval_is_one_readable_line(tmp_path):
+    r = _cli("sample", "--guidance-interval", 2, 1, "--out", tmp_path / "x.png")
+    assert r.returncode != 0 and "Traceback" not in r.stderr and not (tmp_path / "x.png").exists()
+    assert "guidance_interval=[2.0, 1.0]: pass two noise levels (σ_lo, σ_hi) with 0 <= σ_lo < σ_hi" in r.stderr
+
+
 def test_bench_sample_prints_ratios(tiny_model):
     r = _cli("bench", "sample", "--quick", "--model", tiny_model)
     assert r.returncode == 0, r.stderr
