@@ -12,7 +12,6 @@ __all__ = ['PRETRAINED', 'DENOISER_CLASSES', 'Prediction', 'strided_timesteps', 
 import importlib.resources
 import inspect
 import json
-import math
 import os
 from pathlib import Path
 from typing import NamedTuple
@@ -23,7 +22,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 # %% ../nbs/12_denoisers.ipynb #f9a3891f
-from .checks import atomic_path, atomic_write_text, check_guidance, check_interval
+from .checks import atomic_path, atomic_write_text, check_guidance, check_interval, interval_json
 from .data import CLASS_NAMES
 from .schedules import NoiseSchedule
 from .text import MiniLMEncoder
@@ -353,9 +352,7 @@ def save_default_guidance(folder, guidance:float, evidence=None,
                           guidance_interval=None) -> Path:   # (σ_lo, σ_hi] to guide; None: every step
     "Write `folder/sampling.json`: the model's default guidance (and interval) and the measurements that chose it."
     d = {"guidance": check_guidance(guidance)}
-    if guidance_interval is not None:                          # JSON has no ∞: an open top is written as null
-        lo, hi = check_interval(guidance_interval)
-        d["guidance_interval"] = [lo, None if math.isinf(hi) else hi]
+    if guidance_interval is not None: d["guidance_interval"] = interval_json(guidance_interval)   # ∞ as null
     if evidence is not None: d["chosen_from"] = evidence
     return atomic_write_text(Path(folder) / "sampling.json", json.dumps(d, indent=1))
 

@@ -20,7 +20,7 @@ import torch
 from .data import CLASS_NAMES, load_tensors, to_signed
 from .denoisers import as_denoiser
 from .release import load_classifier, model_dataset
-from .checks import check_steps
+from .checks import check_steps, interval_json
 from .sampling import (generators, guided_estimate, require_diffusion, resolve_guidance, sample,
                                       start_noise)
 
@@ -148,7 +148,7 @@ def evaluate_class_model(model, n_per_class:int=100, guidance=None, sampler=None
                 fid_ratio=fid / floor, diversity=class_diversity(f_gen, labels),
                 real_diversity=class_diversity(f_real, real_y), network_calls=calls[0], seconds=seconds,
                 n=len(x), guidance=guidance, sampler=sampler, steps=steps, split=split,
-                guidance_interval=None if guidance_interval is None else list(guidance_interval))
+                guidance_interval=interval_json(guidance_interval))
 
 # %% ../nbs/29_metrics.ipynb #f1472214
 def guidance_curve(model, gammas=(0, 1, 2, 3, 5, 7, 10), n_per_class:int=100, seed:int=0, sampler=None,

@@ -58,6 +58,7 @@ def test_eval_reports_quality_table_and_json(tiny_model, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "| guidance | accuracy | fid | fid_floor | fid_ratio |" in r.stdout and "per class" in r.stdout
     assert "(shuffled halves of the test split)" in r.stdout                              # the default floor split
+    assert "on every step" in r.stdout and "guidance_interval" not in r.stdout             # a model without an interval
     report = json.loads(out.read_text())
     (row,) = report["rows"]
     assert report["settings"]["n_per_class"] == 2 and row["n"] == 20 and row["network_calls"] == 3
@@ -94,6 +95,7 @@ def test_guidance_interval_reaches_the_sampler(tiny_model, tmp_path):
     assert r.returncode == 0, r.stderr
     report = json.loads(out.read_text())
     assert report["settings"]["guidance_interval"] == report["rows"][0]["guidance_interval"] == [0, 2.5]
+    assert "on σ in (0, 2.5]" in r.stdout
 
 
 def test_bad_guidance_interval_is_one_readable_line(tmp_path):
