@@ -6,9 +6,9 @@
 __all__ = ['MAX_FLOW_STEPS', 'FLOW_SAMPLERS', 'VARIANCES', 'SAMPLERS', 'check_seed', 'generators', 'randn', 'start_noise',
            'resolve_guidance', 'require_diffusion', 'require_flow', 'check_sampler', 'check_variance',
            'resolve_timesteps', 'check_start', 'predict_x0', 'one_step_denoise', 'cfg_estimate', 'noise_sigma',
-           'resolve_interval', 'guided_estimate', 'step_log_variance', 'threshold_x0', 'ddpm_step', 'ddim_step',
-           'Frames', 'denoise_loop', 'iterative_denoise', 'resolve_threshold', 'flow_sample', 'sample', 'sweep',
-           'show_sweep']
+           'resolve_interval', 'interval_words', 'guided_estimate', 'step_log_variance', 'threshold_x0', 'ddpm_step',
+           'ddim_step', 'Frames', 'denoise_loop', 'iterative_denoise', 'resolve_threshold', 'flow_sample', 'sample',
+           'sweep', 'show_sweep']
 
 # %% ../nbs/13_sampling.ipynb #0bb02715
 import math
@@ -146,6 +146,12 @@ def noise_sigma(den:Denoiser, t) -> float:
 def resolve_interval(den:Denoiser, interval=None) -> tuple:
     "The guidance interval to use: `den.guidance_interval` for None (every step unless the model has its own)."
     return check_interval(den.guidance_interval if interval is None else interval)
+
+def interval_words(interval) -> str:
+    "Where guidance acts, in words: 'on every step' (None) or 'on σ in (lo, hi]'."
+    if interval is None: return "on every step"
+    lo, hi = check_interval(interval)
+    return f"on σ in ({lo:g}, {hi:g}]"
 
 def guided_estimate(den:Denoiser, cond, uncond, guidance:float, interval=None):
     "The `(x_t, t) -> Prediction` a sampler calls: CFG at `guidance` where σ_lo < σ(t) ≤ σ_hi, else the conditional."

@@ -637,7 +637,8 @@ def tour_flow(tour:Tour) -> Part:
                     "Flow matching, CFG γ = 5: samples saved during training",
                     titles=[[f"after epoch {_epoch(p)}" for p in grids]], value_range=(0, 1), cell=3.2, aspect=0.7)
     f3 = image_grid([list(x)], tour.path("flow_samples.png"), f"Flow matching now: {tour.flow_steps} Euler steps, "
-                    f"γ = {den.guidance:g}", titles=[_reading_titles(tour, x, prompts)], value_range=(0, 1))
+                    f"γ = {den.guidance:g} {dc.interval_words(den.guidance_interval)}",
+                    titles=[_reading_titles(tour, x, prompts)], value_range=(0, 1))
     acc = _hits(tour, x, prompts)
     text = ("Instead of the noise, the UNet learns the velocity x_1 − x_0 of straight paths from noise (t = 0) to data "
             "(t = 1); sampling integrates it with Euler steps. Top: the loss per epoch; middle: the grids saved after "
