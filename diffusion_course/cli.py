@@ -154,8 +154,9 @@ def cmd_eval(args):
     out = _check_eval(args); _check_sampling(args)
     t0 = time.time()
     den = as_denoiser(args.model)
-    args.guidance = resolve_guidance(den, args.guidance)                   # the model's own default
-    args.guidance_interval = args.guidance_interval or den.guidance_interval   # and its own interval, if any
+    own = args.guidance is None and not args.guidance_sweep                # the model's own γ, and its interval
+    args.guidance_interval = args.guidance_interval or (den.guidance_interval if own else None)
+    args.guidance = resolve_guidance(den, args.guidance)
     if isinstance(den, TextDenoiser):
         if args.guidance_sweep: raise ValueError("--guidance-sweep: only for the class models; use --guidance.")
         if args.floor_split is not None: raise ValueError("--floor-split: only for the class models' FID; drop it.")
@@ -258,7 +259,8 @@ def _sampling_parsers(sub):
                             "sampling.json; 5, the course's, for a model without one)")
         e.add_argument("--guidance-interval", type=float, nargs=2, metavar=("SIGMA_LO", "SIGMA_HI"),
                        help="guide only the steps whose noise level σ = √((1−ᾱ)/ᾱ) (flow: (1−t)/t) lies in "
-                            "(SIGMA_LO, SIGMA_HI], e.g. 0 2.5; the conditional model elsewhere (default: every step)")
+                            "(SIGMA_LO, SIGMA_HI], e.g. 0 2.5; the conditional model elsewhere (default: every step; with no "
+                            "--guidance, the model's own interval from its sampling.json, if it has one)")
         e.add_argument("--seed", type=int, default=0, help="image i starts from the noise of seed + i (default: 0)")
         e.add_argument("--sampler", choices=["ddpm", "ddim", "euler", "heun"],
                        help="default: the model's own (ddpm, or euler for flow matching)")

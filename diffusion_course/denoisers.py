@@ -69,7 +69,7 @@ class Denoiser:
     prediction = "epsilon"  # what `predict` returns (its `Prediction.kind`): 'epsilon' = noise, on a noise `schedule`;
                             # 'velocity' = flow matching: no schedule, t runs in [0, 1] from noise (0) to data (1)
     guidance = 5.0          # default classifier-free guidance scale
-    guidance_interval = None  # default noise levels (σ_lo, σ_hi] to guide; None: every step (the course)
+    guidance_interval = None  # noise levels (σ_lo, σ_hi] the default γ guides; None: every step (the course)
     steps = 34              # default number of strided timesteps (flow models: Euler steps)
     learned_variance = False  # True: `Prediction.variance` picks each DDPM step's variance (IF)
     threshold = None        # x̂0 thresholding the samplers apply unless told otherwise: None, 'clip' or 'dynamic'

@@ -21,8 +21,8 @@ from .data import CLASS_NAMES, load_tensors, to_signed
 from .denoisers import as_denoiser
 from .release import load_classifier, model_dataset
 from .checks import check_steps, interval_json
-from .sampling import (generators, guided_estimate, require_diffusion, resolve_guidance, sample,
-                                      start_noise)
+from .sampling import (generators, guided_estimate, require_diffusion, resolve_guidance,
+                                      resolve_interval, sample, start_noise)
 
 # %% ../nbs/29_metrics.ipynb #bf678400
 @torch.no_grad()
@@ -111,9 +111,10 @@ def sample_with_scheduler(model, scheduler, prompts, steps:int, guidance=None, s
                           guidance_interval=None) -> torch.Tensor:   # (σ_lo, σ_hi] as in `sample`
     "Images in [0, 1] from `prompts` with a diffusers `scheduler` over `model`'s guided ε (image i: noise of seed + i)."
     den = require_diffusion(as_denoiser(model), "sample_with_scheduler")
-    guidance, n = resolve_guidance(den, guidance), len(prompts)
+    interval, n = resolve_interval(den, guidance_interval, guidance), len(prompts)   # before γ is resolved
+    guidance = resolve_guidance(den, guidance)
     cond, uncond = den.condition(list(prompts), n), den.condition("", n)
-    estimate = guided_estimate(den, cond, uncond, guidance, guidance_interval)
+    estimate = guided_estimate(den, cond, uncond, guidance, interval)
     scheduler.set_timesteps(check_steps(steps, den.T) or den.steps)
     x = start_noise(den, generators(seed, n)) * scheduler.init_noise_sigma           # 1. x_T
     for t in scheduler.timesteps:

@@ -143,9 +143,9 @@ def noise_sigma(den:Denoiser, t) -> float:
     abar = float(den.alphas_cumprod[int(t)])
     return math.sqrt((1 - abar) / abar)
 
-def resolve_interval(den:Denoiser, interval=None) -> tuple:
-    "The guidance interval to use: `den.guidance_interval` for None (every step unless the model has its own)."
-    return check_interval(den.guidance_interval if interval is None else interval)
+def resolve_interval(den:Denoiser, interval=None, guidance=None) -> tuple:
+    "The guidance interval: `interval`; for None the model's own when γ is the model's too (`guidance` None), else all."
+    return check_interval(den.guidance_interval if interval is None and guidance is None else interval)
 
 def interval_words(interval) -> str:
     "Where guidance acts, in words: 'on every step' (None) or 'on σ in (lo, hi]'."
@@ -155,7 +155,7 @@ def interval_words(interval) -> str:
 
 def guided_estimate(den:Denoiser, cond, uncond, guidance:float, interval=None):
     "The `(x_t, t) -> Prediction` a sampler calls: CFG at `guidance` where σ_lo < σ(t) ≤ σ_hi, else the conditional."
-    lo, hi = resolve_interval(den, interval)
+    lo, hi = check_interval(interval)
     def estimate(x_t, t):
         if guidance == 1 or not lo < noise_sigma(den, t) <= hi: return den.predict(x_t, t, cond)
         return cfg_estimate(den, x_t, t, cond, uncond, guidance)
@@ -258,11 +258,11 @@ def iterative_denoise(den:Denoiser, x_t, prompt="", i_start:int=0, guidance:floa
     "Denoise `x_t` (at `timesteps[i_start]`) with `prompt`, guided by `guidance` (1 = none, None = the model's)."
     den = require_diffusion(den, "iterative_denoise")
     timesteps, sampler = resolve_timesteps(den, timesteps), check_sampler(den, sampler)
-    guidance = resolve_guidance(den, guidance)
+    interval, guidance = resolve_interval(den, guidance_interval, guidance), resolve_guidance(den, guidance)
     x_t, i_start = check_images(x_t, den.image_shape, "x_t", value_range=None), check_start(i_start, timesteps)
     n = len(x_t)
     cond, unc = den.condition(prompt, n), den.condition(uncond, n)
-    estimate = guided_estimate(den, cond, unc, guidance, guidance_interval)   # σ_lo < σ(t) ≤ σ_hi: guided
+    estimate = guided_estimate(den, cond, unc, guidance, interval)   # guided where σ_lo < σ(t) ≤ σ_hi
     return denoise_loop(estimate, x_t, timesteps, den.alphas_cumprod, i_start, sampler, generator,
                         resolve_threshold(den, threshold), after_step, variance, frames)
 
@@ -279,14 +279,14 @@ def resolve_threshold(den:Denoiser, threshold=None):
 # %% ../nbs/13_sampling.ipynb #b2fa543d
 def flow_sample(den:Denoiser, x, prompt="", guidance:float=1.0, steps:int=300, sampler:str="euler", uncond="",
                 frames:Frames|None=None,  # records (t, x_t) after every `frames.every`-th step
-                guidance_interval=None) -> torch.Tensor:  # (σ_lo, σ_hi]: guide only there; None: the model's
+                guidance_interval=None) -> torch.Tensor:  # (σ_lo, σ_hi]: guide only there (None: see `sample`)
     "Integrate a flow model's velocity from noise `x` (t=0) to data (t=1) with Euler or Heun steps."
     den = require_flow(den, "flow_sample")
-    sampler, guidance = check_sampler(den, sampler), resolve_guidance(den, guidance)
-    steps = check_steps(steps, MAX_FLOW_STEPS) or den.steps
+    interval, guidance = resolve_interval(den, guidance_interval, guidance), resolve_guidance(den, guidance)
+    sampler, steps = check_sampler(den, sampler), check_steps(steps, MAX_FLOW_STEPS) or den.steps
     x, n = check_images(x, den.image_shape, "x", value_range=None), len(x)
     cond, unc = den.condition(prompt, n), den.condition(uncond, n)
-    estimate = guided_estimate(den, cond, unc, guidance, guidance_interval)
+    estimate = guided_estimate(den, cond, unc, guidance, interval)
     v = lambda x, t: estimate(x, t).velocity
     ts = torch.linspace(0, 1, steps + 1).tolist()
     for i in range(steps):
@@ -309,7 +309,7 @@ def sample(model,                 # a Denoiser, a bundled model name, a CourseUN
                                   # or 'none', 'clip', 'dynamic' (IF's pipeline)
            batch_size:int=256,    # images per model batch: bounds the memory; image i still depends only on seed + i
            variance:str="small",  # the 'ddpm' step's noise: 'small' (β̃_t, the course) or 'large' (β_t)
-           guidance_interval=None,# (σ_lo, σ_hi): guide only steps with σ_lo < σ ≤ σ_hi; None: the model's default
+           guidance_interval=None,# (σ_lo, σ_hi): guide only steps with σ_lo < σ ≤ σ_hi; None: see below
           ) -> torch.Tensor:      # (N, C, H, W) float in [0, 1]
     "Generate one image per prompt, deterministically for a given `seed`."
     den = as_denoiser(model)
@@ -317,8 +317,9 @@ def sample(model,                 # a Denoiser, a bundled model name, a CourseUN
     if not prompts: raise ValueError("No prompts: pass one prompt per image, e.g. ['7', '3'] ('' = unconditional).")
     n, seed = check_count("len(prompts)", len(prompts)), check_seed(seed)
     batch_size = check_count("batch_size", batch_size)
+    interval = resolve_interval(den, guidance_interval, guidance)       # the model's own only with its own γ
     guidance, sampler, flow = resolve_guidance(den, guidance), check_sampler(den, sampler), den.prediction == "velocity"
-    variance, interval = check_variance(variance, sampler), resolve_interval(den, guidance_interval)
+    variance = check_variance(variance, sampler)
     if flow: ts = check_steps(steps, MAX_FLOW_STEPS) or den.steps      # flow: a number of Euler/Heun steps
     else: ts = resolve_timesteps(den, steps=steps)
     return torch.cat([_sample_batch(den, prompts[i:i + batch_size], guidance, sampler, ts, seed + i, threshold,
