@@ -259,8 +259,8 @@ def _sampling_parsers(sub):
                             "sampling.json; 5, the course's, for a model without one)")
         e.add_argument("--guidance-interval", type=float, nargs=2, metavar=("SIGMA_LO", "SIGMA_HI"),
                        help="guide only the steps whose noise level σ = √((1−ᾱ)/ᾱ) (flow: (1−t)/t) lies in "
-                            "(SIGMA_LO, SIGMA_HI], e.g. 0 2.5; the conditional model elsewhere (default: every step; with no "
-                            "--guidance, the model's own interval from its sampling.json, if it has one)")
+                            "(SIGMA_LO, SIGMA_HI], e.g. 0 2.5; the conditional model elsewhere (default: every "
+                            "step; with no --guidance, the model's own interval from its sampling.json, if any)")
         e.add_argument("--seed", type=int, default=0, help="image i starts from the noise of seed + i (default: 0)")
         e.add_argument("--sampler", choices=["ddpm", "ddim", "euler", "heun"],
                        help="default: the model's own (ddpm, or euler for flow matching)")
