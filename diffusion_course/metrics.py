@@ -5,11 +5,13 @@
 # %% auto #0
 __all__ = ['SPLITS', 'classifier_features', 'gaussian_fit', 'sqrtm_psd', 'frechet_distance', 'class_diversity', 'real_sets',
            'reference_features', 'count_calls', 'scheduler_for', 'sample_with_scheduler', 'evaluate_class_model',
-           'guidance_curve', 'best_class_guidance', 'plot_guidance_curve', 'steps_table', 'format_quality']
+           'guidance_curve', 'best_class_guidance', 'plot_guidance_curve', 'steps_table', 'format_quality',
+           'sampler_family', 'plot_steps_table']
 
 # %% ../nbs/29_metrics.ipynb #5496c20b
 import contextlib
 import functools
+import re
 import time
 
 # %% ../nbs/29_metrics.ipynb #74ce76f3
@@ -191,3 +193,23 @@ def format_quality(rows, keys=("accuracy", "fid", "fid_floor", "fid_ratio", "div
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(fmt(k, r[k]) for k in head) + " |" for r in rows]
     return "\n".join(lines)
+
+# %% ../nbs/29_metrics.ipynb #737dd80a
+def sampler_family(setting:str) -> str:
+    "The sampler of a steps-table label, without its step count: 'DDIM 10' -> 'DDIM'."
+    return re.sub(r",?\s*\d+( steps)?$", "", setting)
+
+def plot_steps_table(rows, title=""):
+    "Accuracy and FID / floor against network calls (log scale) of `steps_table` rows, a line per `sampler_family`."
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    for family in dict.fromkeys(sampler_family(r["setting"]) for r in rows):
+        rs = sorted((r for r in rows if sampler_family(r["setting"]) == family), key=lambda r: r["network_calls"])
+        calls = [r["network_calls"] for r in rs]
+        a1.plot(calls, [100 * r["accuracy"] for r in rs], "o-", label=family)
+        a2.plot(calls, [r["fid_ratio"] for r in rs], "o-", label=family)
+    a1.set(xlabel="network calls", ylabel="accuracy (%)", xscale="log")
+    a2.axhline(1, color="gray", lw=0.8, ls="--")
+    a2.set(xlabel="network calls", ylabel="FID / real-vs-real floor", xscale="log")
+    a2.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
+    fig.suptitle(title); fig.tight_layout()
+    return fig
