@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['SPLITS', 'classifier_features', 'gaussian_fit', 'sqrtm_psd', 'frechet_distance', 'class_diversity', 'real_sets',
            'reference_features', 'count_calls', 'scheduler_for', 'sample_with_scheduler', 'evaluate_class_model',
-           'guidance_curve', 'best_class_guidance', 'plot_guidance_curve', 'steps_table', 'format_quality',
+           'guidance_curve', 'best_row', 'best_class_guidance', 'plot_guidance_curve', 'steps_table', 'format_quality',
            'sampler_family', 'plot_steps_table']
 
 # %% ../nbs/29_metrics.ipynb #5496c20b
@@ -160,12 +160,16 @@ def guidance_curve(model, gammas=(0, 1, 2, 3, 5, 7, 10), n_per_class:int=100, se
     return [evaluate_class_model(model, n_per_class, guidance=g, sampler=sampler, steps=steps, seed=seed,
                                  guidance_interval=guidance_interval) for g in gammas]
 
-def best_class_guidance(rows, min_accuracy:float=0.99) -> float:
-    "The γ of a `guidance_curve` with the lowest FID among those whose accuracy reaches `min_accuracy`."
+def best_row(rows, min_accuracy:float=0.99) -> dict:
+    "The rule behind every default: of the rows whose accuracy reaches `min_accuracy`, the one with the lowest FID."
     ok = [r for r in rows if r["accuracy"] >= min_accuracy]
     if not ok: raise ValueError(f"No γ of {[r['guidance'] for r in rows]} reaches accuracy {min_accuracy:.0%}: "
                                 "extend the sweep to higher γ.")
-    return min(ok, key=lambda r: (r["fid_ratio"], r["guidance"]))["guidance"]
+    return min(ok, key=lambda r: (r["fid_ratio"], r["guidance"]))
+
+def best_class_guidance(rows, min_accuracy:float=0.99) -> float:
+    "The γ of a `guidance_curve` with the lowest FID among those whose accuracy reaches `min_accuracy`."
+    return best_row(rows, min_accuracy)["guidance"]
 
 def plot_guidance_curve(rows, title=""):
     "Accuracy and FID / floor against γ, on two axes."
