@@ -107,7 +107,8 @@ def _eval_class(den, args) -> dict:
     keys = ("accuracy", "fid", "fid_floor", "fid_ratio", "diversity", "real_diversity", "network_calls", "seconds")
     args.floor_split = args.floor_split or "random"                         # metrics' default
     rows = [evaluate_class_model(den, args.n_per_class, guidance=g, sampler=args.sampler, steps=args.steps,
-                                 seed=args.seed, split=args.floor_split, guidance_interval=args.guidance_interval)
+                                 seed=args.seed, split=args.floor_split, guidance_interval=args.guidance_interval,
+                                 variance=args.variance)
             for g in args.guidance_sweep or [args.guidance]]
     print(f"{args.model}: {args.n_per_class} samples per class; FID on the classifier's features, its floor = two "
           f"real test sets of the same size ({FLOOR_SPLITS[args.floor_split]} of the test split)")
@@ -130,10 +131,11 @@ def cmd_sample(args):
     prompts = [p for p in args.prompts for _ in range(args.n)]          # prompt i's images are i * n ... i * n + n - 1
     check_count("the number of images (prompts x --n)", len(prompts))
     x = sample(args.model, prompts=prompts, guidance=args.guidance, sampler=args.sampler, steps=args.steps,
-               seed=args.seed, guidance_interval=args.guidance_interval)
+               seed=args.seed, guidance_interval=args.guidance_interval, variance=args.variance)
     title = f"{Path(str(args.model)).name}, seed {args.seed}"
     if args.guidance is not None: title += f", γ {args.guidance:g}"
     if args.guidance_interval is not None: title += " on σ in ({:g}, {:g}]".format(*args.guidance_interval)
+    if args.variance is not None: title += f", variance {args.variance}"
     save_samples(x, args.prompts, out, n=args.n, title=title)
     print(f"wrote {out} ({len(x)} images, seed {args.seed})")
 
@@ -150,7 +152,7 @@ def cmd_eval(args):
     "Measure a model's samples: accuracy, FID vs its floor, diversity (class models); prompt fidelity (emoji-t2i)."
     from diffusion_course.checks import atomic_path, interval_json
     from diffusion_course.denoisers import TextDenoiser, as_denoiser
-    from diffusion_course.sampling import interval_words, resolve_guidance
+    from diffusion_course.sampling import interval_words, resolve_guidance, resolve_variance
     out = _check_eval(args); _check_sampling(args)
     t0 = time.time()
     den = as_denoiser(args.model)
@@ -160,15 +162,20 @@ def cmd_eval(args):
     if isinstance(den, TextDenoiser):
         if args.guidance_sweep: raise ValueError("--guidance-sweep: only for the class models; use --guidance.")
         if args.floor_split is not None: raise ValueError("--floor-split: only for the class models' FID; drop it.")
+        if args.variance is not None: raise ValueError("--variance: only for the class models here; drop it.")
         report = _eval_t2i(den, args)
-    else: report = _eval_class(den, args)
+    else:
+        args.variance = resolve_variance(den, args.variance, None if own else args.guidance, args.sampler)
+        report = _eval_class(den, args)
     seconds = time.time() - t0
     where = interval_words(args.guidance_interval)
-    print(f"({seconds:.0f} s; guidance {args.guidance_sweep or args.guidance} {where}, seed {args.seed})")
+    var = f", variance {args.variance}" if args.variance else ""
+    print(f"({seconds:.0f} s; guidance {args.guidance_sweep or args.guidance} {where}{var}, seed {args.seed})")
     if out is None: return
     settings = dict(model=str(args.model), n_per_class=args.n_per_class, guidance=args.guidance, sampler=args.sampler,
                     steps=args.steps, seed=args.seed, floor_split=args.floor_split,
-                    guidance_interval=interval_json(args.guidance_interval), seconds=round(seconds, 1))
+                    guidance_interval=interval_json(args.guidance_interval), variance=args.variance,
+                    seconds=round(seconds, 1))
     with atomic_path(out) as tmp: tmp.write_text(json.dumps(dict(settings=settings, **report), indent=1))
     print(f"wrote {out}")
 
@@ -261,6 +268,9 @@ def _sampling_parsers(sub):
                        help="guide only the steps whose noise level σ = √((1−ᾱ)/ᾱ) (flow: (1−t)/t) lies in "
                             "(SIGMA_LO, SIGMA_HI], e.g. 0 2.5; the conditional model elsewhere (default: every "
                             "step; with no --guidance, the model's own interval from its sampling.json, if any)")
+        e.add_argument("--variance", choices=["small", "large"],
+                       help="the noise of each DDPM step: small (β̃_t, the course's) or large (β_t) (default: with "
+                            "no --guidance, the model's own from its sampling.json, if any; else small)")
         e.add_argument("--seed", type=int, default=0, help="image i starts from the noise of seed + i (default: 0)")
         e.add_argument("--sampler", choices=["ddpm", "ddim", "euler", "heun"],
                        help="default: the model's own (ddpm, or euler for flow matching)")

@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['PRETRAINED', 'DENOISER_CLASSES', 'Prediction', 'strided_timesteps', 'Denoiser', 'CourseDenoiser', 'DiffusersDenoiser',
            'PromptEmbeddings', 'save_prompt_embeds', 'load_prompt_embeds', 'TextDenoiser', 'load_text_denoiser',
-           'default_guidance', 'default_guidance_interval', 'save_default_guidance', 'pretrained_dir',
-           'available_models', 'load_pretrained', 'as_denoiser']
+           'default_guidance', 'default_guidance_interval', 'default_variance', 'save_default_guidance',
+           'pretrained_dir', 'available_models', 'load_pretrained', 'as_denoiser']
 
 # %% ../nbs/12_denoisers.ipynb #164de0a2
 import importlib.resources
@@ -23,6 +23,7 @@ from safetensors.torch import load_file, save_file
 
 # %% ../nbs/12_denoisers.ipynb #f9a3891f
 from .checks import atomic_path, atomic_write_text, check_guidance, check_interval, interval_json
+from .checks import check_variance
 from .data import CLASS_NAMES
 from .schedules import NoiseSchedule
 from .text import MiniLMEncoder
@@ -70,6 +71,8 @@ class Denoiser:
                             # 'velocity' = flow matching: no schedule, t runs in [0, 1] from noise (0) to data (1)
     guidance = 5.0          # default classifier-free guidance scale
     guidance_interval = None  # noise levels (σ_lo, σ_hi] the default γ guides; None: every step (the course)
+    variance = "small"      # the 'ddpm' step's fixed variance that goes with the default γ: 'small' (β̃_t, the course)
+                            # or 'large' (β_t)
     steps = 34              # default number of strided timesteps (flow models: Euler steps)
     learned_variance = False  # True: `Prediction.variance` picks each DDPM step's variance (IF)
     threshold = None        # x̂0 thresholding the samplers apply unless told otherwise: None, 'clip' or 'dynamic'
@@ -328,7 +331,7 @@ def load_text_denoiser(folder, name:str|None=None, device=None) -> TextDenoiser:
     table = folder / "prompts.safetensors"
     prompts = PromptEmbeddings(embeds=load_prompt_embeds(table) if table.exists() else {}, encoder=MiniLMEncoder())
     den = TextDenoiser(unet, prompts, name=name or folder.name, guidance=default_guidance(folder))
-    den.guidance_interval = default_guidance_interval(folder)
+    den.guidance_interval, den.variance = default_guidance_interval(folder), default_variance(folder)
     return den
 
 def default_guidance(folder) -> float|None:
@@ -348,11 +351,20 @@ def default_guidance_interval(folder) -> tuple|None:
     try: return None if interval is None else check_interval(interval)
     except ValueError as e: raise ValueError(f"{path}: {e} {folder_fix_hint(Path(folder))}") from None
 
+def default_variance(folder) -> str:
+    "The 'ddpm' step's variance in `folder/sampling.json`: 'small' (the course's, also when it names none) or 'large'."
+    path = Path(folder) / "sampling.json"
+    if not path.is_file(): return "small"
+    try: return check_variance(json.loads(path.read_text()).get("variance", "small"))
+    except ValueError as e: raise ValueError(f"{path}: {e} {folder_fix_hint(Path(folder))}") from None
+
 def save_default_guidance(folder, guidance:float, evidence=None,
-                          guidance_interval=None) -> Path:   # (σ_lo, σ_hi] to guide; None: every step
-    "Write `folder/sampling.json`: the model's default guidance (and interval) and the measurements that chose it."
+                          guidance_interval=None,    # (σ_lo, σ_hi] to guide; None: every step
+                          variance:str="small") -> Path:  # the 'ddpm' step's variance measured with it
+    "Write `folder/sampling.json`: a model's default guidance (interval, variance) and the measurements that chose it."
     d = {"guidance": check_guidance(guidance)}
     if guidance_interval is not None: d["guidance_interval"] = interval_json(guidance_interval)   # ∞ as null
+    if check_variance(variance) != "small": d["variance"] = variance
     if evidence is not None: d["chosen_from"] = evidence
     return atomic_write_text(Path(folder) / "sampling.json", json.dumps(d, indent=1))
 
@@ -411,7 +423,7 @@ def load_pretrained(name:str="mnist-class-ddpm", # a bundled model name, a `save
     unet = CourseUNet.from_pretrained(folder).to(device or "cpu").eval()  # a missing or damaged weights file is named
     den = CourseDenoiser(unet, CLASS_NAMES[_dataset_of(folder, name)], name=str(name))
     if (g := default_guidance(folder)) is not None: den.guidance = g     # the folder's measured default, if any
-    den.guidance_interval = default_guidance_interval(folder)
+    den.guidance_interval, den.variance = default_guidance_interval(folder), default_variance(folder)
     return den
 
 # %% ../nbs/12_denoisers.ipynb #88a629a3

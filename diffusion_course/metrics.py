@@ -128,7 +128,8 @@ def sample_with_scheduler(model, scheduler, prompts, steps:int, guidance=None, s
 def evaluate_class_model(model, n_per_class:int=100, guidance=None, sampler=None, steps=None, seed:int=0,
                          scheduler=None,            # a diffusers scheduler instead of `sampler` (see below)
                          split:str="random",        # the test split's halves for reference and floor: `SPLITS`
-                         guidance_interval=None) -> dict:  # (σ_lo, σ_hi]: guide only there (see `sample`)
+                         guidance_interval=None,    # (σ_lo, σ_hi]: guide only there (see `sample`)
+                         variance=None) -> dict:    # the 'ddpm' step's 'small' or 'large' variance (see `sample`)
     "Accuracy, classifier-feature FID (and its real-vs-real floor), diversity and cost of a class model's samples."
     den = as_denoiser(model)
     dataset = model_dataset(den)
@@ -139,7 +140,7 @@ def evaluate_class_model(model, n_per_class:int=100, guidance=None, sampler=None
     with count_calls(den) as calls:
         prompts = [den.class_names[i] for i in labels]
         if scheduler is None: x = sample(den, prompts, guidance=guidance, sampler=sampler, steps=steps, seed=seed,
-                                         guidance_interval=guidance_interval)
+                                         guidance_interval=guidance_interval, variance=variance)
         else: x = sample_with_scheduler(den, scheduler, prompts, steps, guidance, seed, guidance_interval)
     seconds = time.perf_counter() - t0
     x = x * 2 - 1
@@ -151,14 +152,14 @@ def evaluate_class_model(model, n_per_class:int=100, guidance=None, sampler=None
                 fid_ratio=fid / floor, diversity=class_diversity(f_gen, labels),
                 real_diversity=class_diversity(f_real, real_y), network_calls=calls[0], seconds=seconds,
                 n=len(x), guidance=guidance, sampler=sampler, steps=steps, split=split,
-                guidance_interval=interval_json(guidance_interval))
+                guidance_interval=interval_json(guidance_interval), variance=variance)
 
 # %% ../nbs/29_metrics.ipynb #f1472214
 def guidance_curve(model, gammas=(0, 1, 2, 3, 5, 7, 10), n_per_class:int=100, seed:int=0, sampler=None,
-                   steps=None, guidance_interval=None) -> list:
-    "`evaluate_class_model` at each guidance scale γ in `gammas` (same seed, sampler, steps and guidance interval)."
+                   steps=None, guidance_interval=None, variance=None) -> list:
+    "`evaluate_class_model` at each guidance scale γ in `gammas` (same seed, sampler, steps, interval and variance)."
     return [evaluate_class_model(model, n_per_class, guidance=g, sampler=sampler, steps=steps, seed=seed,
-                                 guidance_interval=guidance_interval) for g in gammas]
+                                 guidance_interval=guidance_interval, variance=variance) for g in gammas]
 
 def best_row(rows, min_accuracy:float=0.99) -> dict:
     "The rule behind every default: of the rows whose accuracy reaches `min_accuracy`, the one with the lowest FID."

@@ -98,6 +98,26 @@ def test_guidance_interval_reaches_the_sampler(tiny_model, tmp_path):
     assert "on σ in (0, 2.5]" in r.stdout
 
 
+def test_variance_reaches_the_sampler(tiny_model, tmp_path):
+    def run(name, *args):
+        r = _cli("sample", "--model", "mnist-class-ddpm", "--sampler", "ddpm", "--steps", 5, "--prompts", "7", "3",
+                 "--guidance", 3, "--out", tmp_path / f"{name}.npy", *args)
+        assert r.returncode == 0, r.stderr
+        return np.load(tmp_path / f"{name}.npy")
+    default, small, large = run("default"), run("small", "--variance", "small"), run("large", "--variance", "large")
+    assert np.array_equal(default, small), "with an explicit γ the step's variance is the course's, small"
+    assert not np.allclose(large, small, atol=1e-3), "β_t adds more noise than β̃_t: other samples"
+    out = tmp_path / "eval.json"
+    r = _cli("eval", "--model", tiny_model, "--n-per-class", 2, "--steps", 2, "--guidance", 3, "--variance", "large",
+             "--json", out)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(out.read_text())
+    assert report["settings"]["variance"] == report["rows"][0]["variance"] == "large" and "variance large" in r.stdout
+    r = _cli("sample", "--sampler", "ddim", "--variance", "large", "--out", tmp_path / "x.png")
+    assert r.returncode != 0 and "Traceback" not in r.stderr and not (tmp_path / "x.png").exists()
+    assert "variance='large' sets the noise of the 'ddpm' step" in r.stderr
+
+
 def test_bad_guidance_interval_is_one_readable_line(tmp_path):
     r = _cli("sample", "--guidance-interval", 2, 1, "--out", tmp_path / "x.png")
     assert r.returncode != 0 and "Traceback" not in r.stderr and not (tmp_path / "x.png").exists()

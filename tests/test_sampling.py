@@ -95,6 +95,21 @@ def test_variance_choice_passes_through_and_is_checked(course):
         denoise_loop(lambda x, t: Prediction(x), x, [5, 0], course.alphas_cumprod, sampler="ddim", variance="large")
 
 
+def test_bundled_default_variance_goes_with_the_default_guidance():
+    "A model whose sampling.json names variance 'large' gets it with its own γ, and the course's 'small' otherwise."
+    den = dc.load_pretrained("mnist-class-ddpm")
+    assert den.variance == "large"                                          # measured on the evaluation page
+    g = den.guidance
+    own = sample(den, ["7", "3"], steps=5, seed=0)
+    torch.testing.assert_close(own, sample(den, ["7", "3"], guidance=g, steps=5, seed=0, variance="large"),
+                               atol=0, rtol=0)
+    explicit = sample(den, ["7", "3"], guidance=g, steps=5, seed=0)
+    torch.testing.assert_close(explicit, sample(den, ["7", "3"], guidance=g, steps=5, seed=0, variance="small"),
+                               atol=0, rtol=0)
+    assert not torch.equal(own, explicit)
+    sample(den, ["7"], steps=2, sampler="ddim")                              # DDIM adds no noise: nothing to refuse
+
+
 def test_frames_record_where_figures_expect_them(course):
     "Frames: before every k-th step of the loop (from i_start), after every k-th flow step; the result is x alone."
     ts, x = course.timesteps(12), randn((2, 1, 28, 28), generators(0, 2))
