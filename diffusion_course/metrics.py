@@ -24,7 +24,7 @@ from .denoisers import as_denoiser
 from .release import load_classifier, model_dataset
 from .checks import check_steps, interval_json
 from .sampling import (generators, guided_estimate, require_diffusion, resolve_guidance,
-                                      resolve_interval, sample, start_noise)
+                                      resolve_interval, resolve_variance, sample, start_noise)
 
 # %% ../nbs/29_metrics.ipynb #bf678400
 @torch.no_grad()
@@ -132,6 +132,10 @@ def evaluate_class_model(model, n_per_class:int=100, guidance=None, sampler=None
                          variance=None) -> dict:    # the 'ddpm' step's 'small' or 'large' variance (see `sample`)
     "Accuracy, classifier-feature FID (and its real-vs-real floor), diversity and cost of a class model's samples."
     den = as_denoiser(model)
+    if scheduler is not None and variance is not None:
+        raise ValueError(f"variance={variance!r} sets our 'ddpm' step's noise; a diffusers scheduler has its own "
+                         "(its variance_type): pass one of scheduler= and variance=.")
+    if scheduler is None: variance = resolve_variance(den, variance, guidance, sampler)   # as `sample` will use it
     dataset = model_dataset(den)
     clf = load_classifier(dataset)
     f_ref, f_real, real_y = reference_features(dataset, n_per_class, split)

@@ -73,3 +73,16 @@ def test_guidance_curve_and_steps_table_rows(course):
     rows = steps_table([("DDIM 3", course, "ddim", 3), ("UniPC 2", course, unipc, 2)], n_per_class=2)
     assert [r["setting"] for r in rows] == ["DDIM 3", "UniPC 2"] and [r["network_calls"] for r in rows] == [3, 2]
     for r in rows: assert r["fid"] > 0 and r["fid_floor"] > 0 and 0 <= r["accuracy"] <= 1
+
+
+def test_evaluate_records_the_variance_it_sampled_with(course):
+    from diffusers import UniPCMultistepScheduler
+
+    from diffusion_course.metrics import evaluate_class_model, scheduler_for
+    row = evaluate_class_model(course, n_per_class=2, guidance=3.0, steps=2, variance="large")
+    assert row["variance"] == "large"
+    assert evaluate_class_model(course, n_per_class=2, guidance=3.0, steps=2)["variance"] == "small"  # the course's
+    with pytest.raises(ValueError, match="pass one of scheduler= and variance="):
+        evaluate_class_model(course, n_per_class=2, steps=2, variance="large",
+                             scheduler=scheduler_for(course, UniPCMultistepScheduler))
+
