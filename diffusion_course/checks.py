@@ -77,7 +77,7 @@ def check_variance(variance, sampler:str="ddpm") -> str:
                          "diffusers' fixed_small) or 'large' (σ² = β_t; diffusers' fixed_large).")
     if variance != "small" and sampler != "ddpm":
         raise ValueError(f"variance={variance!r} sets the noise of the 'ddpm' step; the {sampler!r} sampler adds none: "
-                         "leave variance='small' or use sampler='ddpm'.")
+                         "leave variance='small', or use sampler='ddpm' (a diffusion model's; flow models have none).")
     return variance
 
 def check_steps(steps, T:int):
