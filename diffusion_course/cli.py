@@ -34,12 +34,11 @@ def cmd_tour(args):
 def cmd_train(args):
     "Train a preset into `args.out` (resumable with `--resume`)."
     if args.preset.startswith("emoji-t2i"): return _train_t2i(args)
-    if args.init: raise ValueError("--init: only the emoji-t2i presets start from a checkpoint; drop it.")
     from diffusion_course.trainer import get_preset, train
     over = {k: v for k, v in dict(epochs=args.epochs, dataset=args.dataset, num_hiddens=args.num_hiddens,
                                   batch_size=args.batch_size, lr=args.lr, seed=args.seed, n_train=args.n_train,
                                   n_test=args.n_test, mixed_precision=args.mixed_precision,
-                                  ema_decay=args.ema_decay).items() if v is not None}
+                                  ema_decay=args.ema_decay, init=args.init).items() if v is not None}
     if args.channels_last: over["channels_last"] = True
     if args.no_lr_decay: over["lr_decay"] = False
     cfg = get_preset(args.preset, **over)                                # every field checked before anything runs
@@ -309,9 +308,9 @@ def _train_parser(sub):
     r.add_argument("--mixed-precision", choices=["no", "bf16"]); r.add_argument("--channels-last", action="store_true")
     r.add_argument("--no-lr-decay", action="store_true",
                    help="constant learning rate (the flow-matching 'no scheduler' experiment)")
-    r.add_argument("--init", metavar="CHECKPOINT",
-                   help="emoji-t2i presets: start from this checkpoint's weights, e.g. runs/emoji-t2i/checkpoints/"
-                        "epoch_0150")
+    r.add_argument("--init", metavar="WEIGHTS",
+                   help="start from trained weights: a bundled model (e.g. mnist-class-ddpm) or a CourseUNet folder; "
+                        "emoji-t2i presets: a checkpoint, e.g. runs/emoji-t2i/checkpoints/epoch_0150")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.set_defaults(fn=cmd_train)
 

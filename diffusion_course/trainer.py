@@ -6,7 +6,7 @@
 __all__ = ['PRESETS', 'TrainConfig', 'check_config', 'get_preset', 'make_model', 'make_loss', 'sample_grid', 'save_checkpoint',
            'latest_checkpoint', 'ema_avg_fn', 'epoch_batches', 'evaluate', 'Callback', 'Learner', 'new_accelerator',
            'AccelerateCB', 'ChannelsLastCB', 'EMACB', 'Recorder', 'LRDecayCB', 'divergence_error', 'DivergenceCB',
-           'ProgressCB', 'SampleGridCB', 'CheckpointCB', 'standard_callbacks', 'train']
+           'ProgressCB', 'SampleGridCB', 'CheckpointCB', 'initial_network', 'standard_callbacks', 'train']
 
 # %% ../nbs/22_trainer.ipynb #81b73151
 import dataclasses
@@ -31,7 +31,7 @@ from tqdm import tqdm
 from .checks import (atomic_path, atomic_write_text, check_ema_decay, check_guidance, check_number,
                                      native_bf16)
 from .data import CLASS_NAMES, load_tensors, to_signed, to_unit
-from .denoisers import CourseDenoiser
+from .denoisers import CourseDenoiser, available_models, pretrained_dir
 from .objectives import ddpm_loss, denoise_loss, fm_loss, pure_noise_loss
 from .sampling import flow_sample, iterative_denoise, randn
 from .schedules import NoiseSchedule
@@ -66,6 +66,7 @@ class TrainConfig:
     n_test: int = 0                  # 0 = the whole test split
     n_samples_per_class: int = 4     # per-epoch sample grid: 4 of each class (or 40 images unconditionally)
     keep_checkpoints: int = 2        # per-epoch checkpoints kept on disk (the newest ones)
+    init: str = ""                   # '' = fresh weights; else a bundled model or a CourseUNet folder to start from
 
 # %% ../nbs/22_trainer.ipynb #8a95b9ba
 PRESETS = {
@@ -116,6 +117,8 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
                  hint="The fraction of labels dropped for classifier-free guidance; the course uses 0.1.")
     check_guidance(cfg.guidance)
     check_ema_decay(cfg.ema_decay)
+    if not isinstance(cfg.init, str):
+        raise ValueError(f"init={cfg.init!r}: expected a str, a bundled model's name or a folder (str(path)).")
     return cfg
 
 # %% ../nbs/22_trainer.ipynb #77fb235d
@@ -450,7 +453,9 @@ def _check_resume(out, cfg, resume):
                                 "or point --out at the run's folder.")
     if resume and saved.exists():
         old = json.loads(saved.read_text())
-        diff = {k: (old.get(k), v) for k, v in asdict(cfg).items() if k != "epochs" and old.get(k) != v}
+        default = asdict(TrainConfig())                                 # a field newer than the saved run: its default
+        diff = {k: (old.get(k, default[k]), v) for k, v in asdict(cfg).items()
+                if k != "epochs" and old.get(k, default[k]) != v}
         if diff: raise ValueError(f"Cannot resume {out}: the recipe differs from the saved one in {diff} (saved, now). "
                                   "Use the same flags, or another --out.")
     return ck if resume else None
@@ -464,6 +469,27 @@ def _restore(learn, ck):
     if learn.ema is not None:
         learn.ema.module.load_state_dict(CourseUNet.from_pretrained(ck / "ema").state_dict())
         learn.ema.n_averaged.fill_(state["ema_n_averaged"].item())
+
+# %% ../nbs/22_trainer.ipynb #fa97bd71
+def initial_network(cfg:TrainConfig):
+    "The `CourseUNet` that `cfg.init` names (a bundled model or a folder holding one), checked against the recipe."
+    if not cfg.init: return None
+    folder = pretrained_dir() / cfg.init if cfg.init in available_models() else Path(cfg.init)
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(f"init={cfg.init!r} is neither a bundled model ({', '.join(available_models())}) "
+                                "nor a folder holding a CourseUNet (config.json and weights): point it at a run's "
+                                "model/ folder, or at a checkpoint's model/ or ema/ folder.")
+    kind = json.loads((folder / "config.json").read_text()).get("_class_name")
+    if kind != "CourseUNet": raise ValueError(f"init={cfg.init!r} holds a {kind}, not a CourseUNet: Part B's presets "
+                                              "train the course UNet (the emoji-t2i presets fine-tune the text model).")
+    src = CourseUNet.from_pretrained(folder)
+    want = make_model(cfg).config                                                     # the recipe's architecture
+    keys = ("num_hiddens", "time_cond", "num_classes", "time_mode", "objective", "num_train_timesteps", "beta_start",
+            "beta_end")
+    diff = {k: (src.config[k], want[k]) for k in keys if src.config[k] != want[k]}
+    if diff: raise ValueError(f"init={cfg.init!r} holds another model than the recipe's: {diff} (its, the recipe's). "
+                              "Choose the matching preset and flags, or other weights.")
+    return src
 
 # %% ../nbs/22_trainer.ipynb #524892ec
 def standard_callbacks(cfg:TrainConfig, out=None, progress=True) -> list:
@@ -483,8 +509,12 @@ def train(cfg:TrainConfig, out=None, resume=False, progress=True, callbacks=()):
     if resume and out is None: raise ValueError("resume=True needs out=, the folder of the run to continue.")
     acc = new_accelerator(cfg.mixed_precision)
     ck = _check_resume(out, cfg, resume) if out else None                # nothing is written before these checks
+    init = initial_network(cfg) if ck is None else None                  # a resumed run has its own weights
     data = _load_data(cfg, acc.num_processes)
     learn = Learner(cfg, data, acc, [*standard_callbacks(cfg, out, progress), *callbacks])
+    if init is not None:
+        learn.net.load_state_dict(init.state_dict())                     # the EMA copies it at the first step
+        acc.print(f"Starting from the weights of {cfg.init}")
     if ck is not None:
         _restore(learn, ck)
         acc.print(f"Resuming {out} from {ck.name} (epoch {learn.start}/{cfg.epochs})")
