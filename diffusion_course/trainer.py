@@ -454,8 +454,8 @@ def _check_resume(out, cfg, resume):
     if resume and saved.exists():
         old = json.loads(saved.read_text())
         default = asdict(TrainConfig())                                 # a field newer than the saved run: its default
-        diff = {k: (old.get(k, default[k]), v) for k, v in asdict(cfg).items()
-                if k != "epochs" and old.get(k, default[k]) != v}
+        diff = {k: (old.get(k, default[k]), v) for k, v in asdict(cfg).items()        # how long to train and how
+                if k not in ("epochs", "keep_checkpoints") and old.get(k, default[k]) != v}   # much to keep may change
         if diff: raise ValueError(f"Cannot resume {out}: the recipe differs from the saved one in {diff} (saved, now). "
                                   "Use the same flags, or another --out.")
     return ck if resume else None

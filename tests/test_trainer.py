@@ -79,6 +79,20 @@ def test_resume_refuses_a_different_recipe(tmp_path):
         train(cfg, out=tmp_path, progress=False)
 
 
+def test_resume_a_run_saved_before_a_field_existed(tmp_path):
+    "A run folder written before `init` existed resumes (the missing field reads as its default); so does a new keep."
+    cfg = get_preset("time-ddpm", epochs=1, **TINY)
+    train(cfg, out=tmp_path, progress=False)
+    saved = json.loads((tmp_path / "train_config.json").read_text())
+    del saved["init"]
+    (tmp_path / "train_config.json").write_text(json.dumps(saved))
+    _, hist = train(dataclasses.replace(cfg, epochs=2, keep_checkpoints=5), out=tmp_path, resume=True, progress=False)
+    assert len(hist["train_loss"]) == 2
+    differs = r"recipe differs from the saved one in \{'init': \('', 'mnist-class-ddpm'\)\}"
+    with pytest.raises(ValueError, match=differs):
+        train(dataclasses.replace(cfg, epochs=3, init="mnist-class-ddpm"), out=tmp_path, resume=True, progress=False)
+
+
 def _cli(*args, cwd=None):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     return subprocess.run([sys.executable, "-m", "diffusion_course", *args], capture_output=True, text=True, env=env,
