@@ -132,6 +132,8 @@ def _card(name, cfg, hist, command, acc, per_class, machine):
     else: what, loss = f"DDPM, T={cfg['T']}, β {cfg['beta_start']}→{cfg['beta_end']}", "ε-MSE"
     per = ", ".join(f"{c}: {a:.0%}" for c, a in zip(CLASS_NAMES[ds], per_class))
     kept = "the EMA copy" if cfg["ema_decay"] else "the raw weights"
+    started = (f"\n- Started from: the weights of `{cfg['init']}`, trained on for the epochs below."
+               if cfg.get("init") else "")
     secs, final_train, final_test = sum(hist["epoch_seconds"]), hist["train_loss"][-1], hist["test_loss"][-1]
     return f"""# {name}
 
@@ -141,7 +143,7 @@ A class-conditioned course UNet (`CourseUNet`, D={cfg['num_hiddens']}, {what}) t
 - Training: {status}; seed {cfg['seed']}; batch {cfg['batch_size']}; Adam lr {cfg['lr']} with exponential decay
   {'on' if cfg['lr_decay'] else 'off'}; p_uncond {cfg['p_uncond']}; EMA decay {cfg['ema_decay']} (the weights here are
   {kept}); mixed precision {cfg['mixed_precision']}, channels_last {cfg['channels_last']}.
-- Command: `{command}`
+- Command: `{command}`{started}
 - Machine: {machine}
 - Wall time: {secs / 3600:.2f} h for {done} epochs ({secs / done / 60:.1f} min per epoch,
   including the per-epoch test loss and sample grid).
