@@ -138,7 +138,7 @@ CASES = [
          match=r"is neither a bundled model \(.*mnist-class-ddpm.*\) nor a folder holding a CourseUNet", cli=True),
     Case("CLI", "train --preset class-ddpm --init emoji-t2i (the text model)",
          lambda: run_cli(*TRAIN, "--init", "emoji-t2i", "--out", NO_OUT()),
-         match=r"holds a TextUNet, not a CourseUNet", cli=True),
+         match=r"is the config of a TextUNet, not of a CourseUNet", cli=True),
     Case("CLI", "train --preset class-fm --init mnist-class-ddpm (another objective)",
          lambda: run_cli("train", "--preset", "class-fm", "--quiet", "--init", "mnist-class-ddpm", "--out", NO_OUT()),
          match=r"holds another model than the recipe's: \{'objective': \('ddpm', 'flow'\)\}", cli=True),
