@@ -194,7 +194,7 @@ def _save_record(out, args, **record):
     with atomic_path(out) as tmp: tmp.write_text(json.dumps(record, indent=1))
 
 TWINS_ONLY = ("n_train", "epochs", "guidance")      # `bench` options that only the twins take
-TWINS_SIZE = dict(n_train=0, epochs=3, n_per_class=50, guidance=2.0)   # the whole split: models worth scoring
+TWINS_SIZE = dict(n_train=0, epochs=3, n_per_class=50, guidance=2.0)   # `bench_twins`'s: the whole split, 3 epochs
 TWINS_QUICK = dict(n_train=2000, epochs=1, n_per_class=10, guidance=2.0)   # the plumbing, in minutes
 
 def _twins_overrides(args) -> dict:
