@@ -227,7 +227,8 @@ def cmd_bench(args):
     from diffusion_course.denoisers import as_denoiser
     if args.json and args.what not in ("twins", "train"):
         raise ValueError(f"--json: only `bench train` and `bench twins` write a record, not `bench {args.what}`.")
-    if args.what != "twins" and (given := [f"--{k.replace('_', '-')}" for k in _twins_overrides(args)]):
+    given = [f"--{k.replace('_', '-')}" for k in _twins_overrides(args)]     # checked before anything prints or runs
+    if given and args.what != "twins":
         raise ValueError(f"{', '.join(given)}: only `bench twins` trains and samples, not `bench {args.what}`.")
     out = None if args.json is None else check_output_file(args.json, (".json",))
     print(_bench_machine())
