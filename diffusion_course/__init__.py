@@ -19,6 +19,7 @@ from .views import *
 from .hybrids import *
 from .deepfloyd import *
 from .lessons import *
+from .learner import *
 from .unet import *
 from .trainer import *
 from .records import *

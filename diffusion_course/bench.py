@@ -28,8 +28,8 @@ from .denoisers import Prediction, as_denoiser
 from .metrics import count_calls, evaluate_class_model
 from .sampling import cfg_estimate, denoise_loop, generators, require_diffusion
 from .sampling import resolve_timesteps, sample, start_noise
-from .trainer import Learner, epoch_batches, get_preset, make_loss, make_model
-from .trainer import new_accelerator, standard_callbacks, train
+from .learner import epoch_batches, make_learner, new_accelerator, standard_callbacks
+from .trainer import UNetRecipe, get_preset, make_loss, make_model, train
 from .unet import CourseUNet
 
 # %% ../nbs/91_bench.ipynb #448134d7
@@ -103,15 +103,15 @@ def _batches_forever(n:int, batch_size:int, seed:int):
 def trainer_step(cfg, data, fused:bool=False, compile:bool=False):
     "A function doing one step of our trainer for `cfg` on in-memory uint8 `data` = (x, y)."
     x, y = data
-    learn = Learner(cfg, (x, y, x[:0], y[:0]), new_accelerator(cfg.mixed_precision),
-                    standard_callbacks(cfg, progress=False))
+    recipe = UNetRecipe(cfg); recipe.use_data(x, y, x[:0], y[:0])
+    learn = make_learner(recipe, new_accelerator(cfg.mixed_precision), standard_callbacks(recipe, progress=False))
     if fused: learn.opt = torch.optim.Adam(learn.model.parameters(), lr=cfg.lr, fused=True)
     learn.callback("before_fit")
     if compile: learn.model = torch.compile(learn.model)
-    learn.epoch, learn.step = 0, 0
+    learn.epoch, learn.step, learn.batches = 0, 1, recipe.batches(0, 0, 1)   # the lr schedule counts these
     learn.callback("before_epoch")
     batches = _batches_forever(len(x), cfg.batch_size, cfg.seed)
-    return lambda: learn.one_batch(next(batches))
+    return lambda: learn.one_batch(recipe.batch(next(batches)))
 
 # %% ../nbs/91_bench.ipynb #55a97353
 SHIPPED = dict(mixed_precision="bf16", channels_last=True, ema_decay=0.999)   # how the bundled class models trained

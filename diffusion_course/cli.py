@@ -56,13 +56,14 @@ def _train_t2i(args):
     from diffusion_course.t2i_train import T2I_PRESETS, check_t2i_config, train_t2i
     if args.preset not in T2I_PRESETS:
         raise ValueError(f"Unknown preset {args.preset!r}: the text-to-image ones are {', '.join(T2I_PRESETS)}.")
-    unused = [f"--{k.replace('_', '-')}" for k in ("dataset", "num_hiddens", "n_train", "n_test", "mixed_precision")
+    unused = [f"--{k.replace('_', '-')}" for k in ("dataset", "num_hiddens", "n_train", "n_test")
               if getattr(args, k) is not None]
     unused += [f for f, on in (("--channels-last", args.channels_last), ("--no-lr-decay", args.no_lr_decay)) if on]
     if unused: raise ValueError(f"{', '.join(unused)}: not a setting of --preset {args.preset} (it takes --epochs, "
-                                "--batch-size, --lr, --seed, --ema-decay, --init); drop it.")
+                                "--batch-size, --lr, --seed, --ema-decay, --init, --mixed-precision); drop it.")
     over = {k: v for k, v in dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                                  ema_decay=args.ema_decay, init=args.init).items() if v is not None}
+                                  ema_decay=args.ema_decay, init=args.init,
+                                  mixed_precision=args.mixed_precision).items() if v is not None}
     cfg = check_t2i_config(dataclasses.replace(T2I_PRESETS[args.preset], **over))
     if cfg.captions != "names" and not cfg.init:
         raise ValueError(f"--preset {args.preset} fine-tunes a trained model: pass --init with one of an emoji-t2i "

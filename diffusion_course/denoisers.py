@@ -313,10 +313,12 @@ class TextDenoiser(Denoiser):
         try: return self.prompts.get(prompts)
         except RuntimeError as e:                               # no encoder installed: say which prompts do work
             raise RuntimeError(f"{e}\nPrompts in {self.name}'s table: {sorted(self.prompts.embeds)[:20]} ...") from None
+    def unet_inputs(self, n:int) -> dict: return {}   # more network inputs for `n` images (a stage II upsampler's)
     @torch.no_grad()
     def predict(self, x_t, t, cond) -> Prediction:
         tt = _timestep_tensor(t, len(x_t), self.device)
-        out = self.unet(x_t.to(self.device, torch.float32), tt, cond.to(self.device, torch.float32))
+        out = self.unet(x_t.to(self.device, torch.float32), tt, cond.to(self.device, torch.float32),
+                        **self.unet_inputs(len(x_t)))
         out = out.float().to(x_t.device)
         if self.unet.config.prediction_type == "v_prediction":     # ε = √ᾱ v + √(1−ᾱ) x_t (Salimans & Ho 2022, eq. 2)
             ab = self.alphas_cumprod.to(x_t.device)[tt.cpu()].reshape(-1, 1, 1, 1)

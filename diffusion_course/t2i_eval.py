@@ -4,13 +4,15 @@
 
 # %% auto #0
 __all__ = ['EVAL_CONCEPTS', 'PARAPHRASES', 'JUDGE_HELD_OUT', 'name_prompts', 'check_paraphrases', 'ConceptJudge', 'augment',
-           'judge_split', 'train_judge', 'classify', 'topk', 'reads_as', 'prompt_fidelity', 'fidelity_curve',
-           'best_guidance', 'load_judge', 'mean_pairwise_distance', 'shipped_prompts', 'publish_t2i', 'real_reference',
-           'diversity', 'style_diversity']
+           'judge_split', 'one_cycle_lr', 'JudgeConfig', 'JudgeRecipe', 'train_judge', 'classify', 'topk', 'reads_as',
+           'prompt_fidelity', 'fidelity_curve', 'best_guidance', 'load_judge', 'mean_pairwise_distance',
+           'shipped_prompts', 'publish_t2i', 'real_reference', 'diversity', 'style_diversity']
 
 # %% ../nbs/28_t2i_eval.ipynb #5f4570a0
 import json
+import math
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 # %% ../nbs/28_t2i_eval.ipynb #59a3dd0e
@@ -21,9 +23,10 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 
 # %% ../nbs/28_t2i_eval.ipynb #c0c162bb
-from .checks import atomic_path
+from .checks import atomic_path, check_number
 from .deepfloyd import COURSE_PROMPTS
 from .denoisers import as_denoiser, pretrained_dir, save_default_guidance, save_prompt_embeds
+from .learner import Batches, Recipe, epoch_batches, fit
 from .emoji import STYLE_WORDS, emoji_credits, image_captions, load_emoji, phrase, with_article
 from .release import machine_description
 from .sampling import sample
@@ -116,25 +119,65 @@ def judge_split(data, concepts=EVAL_CONCEPTS, held_out=JUDGE_HELD_OUT):
     xy = lambda idx: (data.images[idx].float() / 127.5 - 1, torch.tensor([index[data.names[i]] for i in idx]))
     return xy(pick(lambda s: s != held_out)), xy(pick(lambda s: s == held_out))
 
+def one_cycle_lr(step:int, total:int, lr:float, warm:float=0.3, start_div:float=25, end_div:float=1e4) -> float:
+    "The one-cycle schedule (as torch's `OneCycleLR`): lr/`start_div` up to `lr` over `warm` of the run, then down."
+    peak = max(1, round(warm * total) - 1)
+    if step <= peak: lo, hi, p = lr / start_div, lr, step / peak
+    else: lo, hi, p = lr, lr / start_div / end_div, (step - peak) / max(1, total - 1 - peak)
+    return hi + (lo - hi) * (1 + math.cos(math.pi * min(p, 1.0))) / 2
+
+# %% ../nbs/28_t2i_eval.ipynb #79170143
+@dataclass
+class JudgeConfig:
+    "The concept judge's recipe: a `ConceptJudge` trained with augmentation on every art style but `held_out`."
+    concepts: tuple = tuple(EVAL_CONCEPTS)
+    held_out: str = JUDGE_HELD_OUT
+    width: int = 64
+    size: int = 32                        # the emoji arrays' size it reads (32 or 64)
+    epochs: int = 150
+    batch_size: int = 64
+    lr: float = 2e-3                      # AdamW, one-cycle schedule
+    weight_decay: float = 0.05
+    seed: int = 0
+    limit: int = 0                        # the first `limit` names of each set (tests); 0 = all
+    ema_decay: float = 0.0
+    keep_checkpoints: int = 1
+    init: str = ""
+
+class JudgeRecipe(Recipe):
+    "A `JudgeConfig` for the learner (`data`: an `EmojiData` to use instead of loading `cfg.size`)."
+    def __init__(self, cfg, data=None): super().__init__(cfg); self.data = data
+    def check(self, cfg):
+        if not cfg.concepts: raise ValueError("concepts=(): the judge needs at least two concepts to choose from.")
+        for name in ("epochs", "batch_size", "width"): check_number(name, getattr(cfg, name), 1, integer=True)
+        return cfg
+    def load(self, world:int):
+        data = self.data or load_emoji(self.cfg.size, limit=self.cfg.limit)
+        (self.x, self.y), (self.x_test, self.y_test) = judge_split(data, self.cfg.concepts, self.cfg.held_out)
+        if not len(self.x) or not len(self.x_test): raise ValueError(
+            f"No images of these concepts to train on, or none in the held-out style {self.cfg.held_out!r}.")
+        self.batch_size = min(self.cfg.batch_size, len(self.x))
+    def model(self): return ConceptJudge(tuple(self.cfg.concepts), self.cfg.held_out, self.cfg.width)
+    def optimizer(self, model):
+        return torch.optim.AdamW(model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+    def lr_at(self, step:int, total:int) -> float: return one_cycle_lr(step, total, self.cfg.lr)
+    def batches(self, epoch:int, rank:int, world:int):
+        g = torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch)              # the augmentation, by epoch
+        idx = epoch_batches(len(self.x), self.batch_size, epoch, self.cfg.seed, rank, world)
+        return Batches(idx, lambda i: (augment(self.x[i], g), self.y[i]))
+    def loss(self, model, x, y): return F.cross_entropy(model(x), y, label_smoothing=0.1)
+    def test_loss(self, model) -> float: return 1 - topk(classify(model, self.x_test), self.y_test, 1)
+    def samples(self, model) -> tuple:                      # the held-out drawings it still names wrongly
+        wrong = (classify(model, self.x_test).argmax(1) != self.y_test).nonzero().squeeze(1)[:32]
+        return ((self.x_test[wrong] + 1) / 2 if len(wrong) else torch.ones(1, 3, 8, 8)), 8
+
+# %% ../nbs/28_t2i_eval.ipynb #ccaad7b8
 def train_judge(data, concepts=EVAL_CONCEPTS, held_out=JUDGE_HELD_OUT, epochs:int=150, batch_size:int=64,
-                lr:float=2e-3, seed:int=0):
+                lr:float=2e-3, seed:int=0, width:int=64, out=None, progress:bool=False):
     "Train a `ConceptJudge` on every style but `held_out`; returns (judge, its top-1 on `held_out` per epoch)."
-    (x, y), (xt, yt) = judge_split(data, concepts, held_out)
-    if not len(x) or not len(xt):
-        raise ValueError(f"No images of these concepts to train on, or none in the held-out style {held_out!r}.")
-    batch_size = min(batch_size, len(x))
-    torch.manual_seed(seed); g = torch.Generator().manual_seed(seed)
-    judge = ConceptJudge(tuple(concepts), held_out)
-    opt = torch.optim.AdamW(judge.parameters(), lr=lr, weight_decay=0.05)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=epochs * (len(x) // batch_size))
-    curve = []
-    for _ in range(epochs):
-        judge.train()
-        for idx in torch.randperm(len(x), generator=g)[: len(x) // batch_size * batch_size].split(batch_size):
-            loss = F.cross_entropy(judge(augment(x[idx], g)), y[idx], label_smoothing=0.1)
-            opt.zero_grad(); loss.backward(); opt.step(); sched.step()
-        curve.append(topk(classify(judge, xt), yt, 1))
-    return judge.eval(), curve
+    cfg = JudgeConfig(tuple(concepts), held_out, width, int(data.images.shape[-1]), epochs, batch_size, lr, seed=seed)
+    judge, history = fit(JudgeRecipe(cfg, data), out, progress=progress)
+    return judge, [1 - e for e in history["test_loss"]]
 
 # %% ../nbs/28_t2i_eval.ipynb #bf427707
 @torch.no_grad()

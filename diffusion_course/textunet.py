@@ -64,13 +64,14 @@ class TextUNet(ModelMixin, ConfigMixin):
     @register_to_config
     def __init__(self, in_channels=3, sample_size=32, channels=(32, 64, 128), attention=(False, True, True),
                  text_dim=384, heads=4, num_train_timesteps=1000,
-                 prediction_type="epsilon"):  # the output: 'epsilon' (noise) or 'v_prediction' (v = √ᾱ ε − √(1−ᾱ) x0)
+                 prediction_type="epsilon",   # the output: 'epsilon' (noise) or 'v_prediction' (v = √ᾱ ε − √(1−ᾱ) x0)
+                 low_res_channels=0):         # > 0: a stage II upsampler, given the noise-augmented low-res image
         super().__init__()
         D, E = channels[0], 4 * channels[0]                            # E: width of the time/text embedding
         self.time_mlp = nn.Sequential(nn.Linear(D, E), nn.SiLU(), nn.Linear(E, E))
         self.text_pool = nn.Sequential(nn.LayerNorm(text_dim), nn.Linear(text_dim, E))
         self.text_norm = nn.LayerNorm(text_dim)
-        self.conv_in = nn.Conv2d(in_channels, D, 3, padding=1)
+        self.conv_in = nn.Conv2d(in_channels + low_res_channels, D, 3, padding=1)
         att = lambda c, on: TextAttention(c, text_dim, heads) if on else nn.Identity()
         self.down, self.up, c_prev, last = nn.ModuleList(), nn.ModuleList(), D, len(channels) - 1
         for i, (c, a) in enumerate(zip(channels, attention)):
@@ -82,12 +83,18 @@ class TextUNet(ModelMixin, ConfigMixin):
             self.up.append(nn.ModuleList([ResBlock(c_prev + c, c, E), att(c, a), up])); c_prev = c
         self.norm_out = nn.GroupNorm(_groups(c_prev), c_prev)
         self.conv_out = nn.Conv2d(c_prev, in_channels, 3, padding=1)
+        if low_res_channels:                                           # IF stage II: the augmentation level, embedded
+            self.aug_mlp = nn.Sequential(nn.Linear(D, E), nn.SiLU(), nn.Linear(E, E))    # like the timestep
 
-    def forward(self, x, t, text):
+    def forward(self, x, t, text, low_res=None, aug_level=None):
         "Noise (or v) estimate (B, 3, H, W) for images `x` at integer steps `t` (B,), prompt tokens `text` (B, L, 384)."
+        # low_res (B, 3, H, W), aug_level (B,): a stage II model's upsampled low-res image, noised to step `aug_level`
         mask = text.abs().sum(-1) > 0                                                    # 1. (B, L) real tokens
         pooled = (text * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)  # 2. mean token (B, 384)
         emb = self.time_mlp(timestep_embedding(t, self.config.channels[0])) + self.text_pool(pooled)  # 3. (B, E)
+        if self.config.low_res_channels:                                  # 3b. stage II: image and its noise level
+            x, emb = torch.cat([x, _needed(low_res, "low_res")], 1), emb + self.aug_mlp(
+                timestep_embedding(_needed(aug_level, "aug_level"), self.config.channels[0]))
         text, h, skips = self.text_norm(text), self.conv_in(x), []
         for res, att, down in self.down:                                                  # 4. 32 -> 16 -> 8
             h = _attend(att, res(h, emb), text, mask); skips.append(h); h = down(h)
@@ -103,3 +110,8 @@ class TextUNet(ModelMixin, ConfigMixin):
         return load_model_folder(cls, folder, **kwargs)
 
 def _attend(att, h, text, mask): return att(h, text, mask) if isinstance(att, TextAttention) else h
+
+def _needed(value, name):
+    if value is None: raise ValueError(f"This TextUNet is a stage II upsampler: pass {name}= (the upsampled low-res "
+                                       "image and its noise-augmentation step), e.g. through `UpsamplerDenoiser`.")
+    return value

@@ -12,7 +12,8 @@ import uuid
 from bad_inputs import Case, scratch
 
 from diffusion_course.t2i_train import T2IConfig, check_t2i_config, train_t2i
-from diffusion_course.trainer import PRESETS, Callback, get_preset, latest_checkpoint, train
+from diffusion_course.learner import Callback, latest_checkpoint
+from diffusion_course.trainer import PRESETS, get_preset, train
 
 TINY = dict(n_train=256, n_test=64, num_hiddens=8, batch_size=32, n_samples_per_class=1, sample_steps=2, T=20)
 T2I_TINY = dict(channels=(8, 16, 16), batch_size=8, limit=8, sample_steps=3, warmup_steps=2)
@@ -119,7 +120,7 @@ CASES = [
          lambda: train(raw(), resume=True, progress=False), ValueError, r"resume=True needs out="),
     Case("training", "train into a run folder without resume",
          lambda: train(raw(), out=fake_run(), progress=False), FileExistsError,
-         r"already holds checkpoints \(latest epoch_0001\)\. Pass --resume"),
+         r"already holds checkpoints \(latest epoch_0001\): pass resume=True \(--resume\)"),
     Case("training", "train --resume with a different recipe",
          lambda: train(raw(), out=fake_run(lr=0.5), resume=True, progress=False), ValueError,
          r"Cannot resume .*the recipe differs from the saved one in \{'lr': \(0\.5, 0\.001\)\}"),

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
-from diffusion_course.trainer import Callback, get_preset, latest_checkpoint, train
+from diffusion_course.learner import Callback, latest_checkpoint
+from diffusion_course.trainer import get_preset, train
 from diffusion_course.unet import CourseUNet
 
 from cases_training import NanLossAt   # the same NaN injector the bad-input cases use
@@ -19,26 +21,46 @@ from cases_training import NanLossAt   # the same NaN injector the bad-input cas
 TINY = dict(n_train=512, n_test=64, num_hiddens=8, batch_size=64, n_samples_per_class=1, sample_steps=2, T=20)
 EXACT = ("step_loss", "train_loss", "test_loss", "lr")       # everything in history.json but the wall-clock seconds
 
-# A training run in its own process. With a delay, a callback sleeps after every optimiser step, so an epoch lasts
-# long enough for the kill to land inside it; sleeping changes no number.
+# A training run in its own process, of any recipe. With a delay, a callback sleeps after every optimiser step, so an
+# epoch lasts long enough for the kill to land inside it; sleeping changes no number.
 SCRIPT = """
 import sys, time
-from diffusion_course.trainer import Callback, get_preset, train
-out, resume, delay = sys.argv[1], sys.argv[2] == "resume", float(sys.argv[3])
+from diffusion_course.learner import Callback, fit
+out, resume, delay, which = sys.argv[1], sys.argv[2] == "resume", float(sys.argv[3]), sys.argv[4]
 class Slow(Callback):
     def after_step(self, learn): time.sleep(delay)
-cfg = get_preset("class-ddpm", epochs=3, **{tiny})
-train(cfg, out=out, resume=resume, progress=False, callbacks=[Slow()] if delay else [])
-""".format(tiny=TINY)
+def recipe():
+    if which == "class-ddpm":
+        from diffusion_course.trainer import UNetRecipe, get_preset
+        return UNetRecipe(get_preset("class-ddpm", epochs=3, **{tiny}))
+    if which == "emoji-t2i":
+        from diffusion_course.t2i_train import T2IConfig, T2IRecipe
+        return T2IRecipe(T2IConfig(channels=(8, 16, 16), epochs=3, batch_size=8, limit=8, sample_steps=2,
+                                   warmup_steps=2), cache=out)
+    if which == "emoji-t2i-sr":
+        from diffusion_course.t2i_train import SRConfig, SRRecipe
+        return SRRecipe(SRConfig(channels=(8, 16, 16, 16), epochs=3, batch_size=8, limit=8, sample_steps=2,
+                                 warmup_steps=2), cache=out)
+    if which == "classifier":
+        from diffusion_course.release import ClassifierConfig, ClassifierRecipe
+        return ClassifierRecipe(ClassifierConfig(epochs=3, n_train=512, batch_size=64))
+    if which == "judge":
+        from diffusion_course.emoji import load_emoji
+        from diffusion_course.t2i_eval import JudgeConfig, JudgeRecipe
+        concepts = tuple(sorted(set(load_emoji(32, limit=40).names))[:10])
+        return JudgeRecipe(JudgeConfig(concepts, epochs=3, batch_size=8, width=8, limit=40))
+fit(recipe(), out=out, resume=resume, progress=False, callbacks=[Slow()] if delay else [])
+""".replace("{tiny}", repr(TINY))
+RECIPES = ("class-ddpm", "emoji-t2i", "emoji-t2i-sr", "classifier", "judge")   # every model the package trains
 
 
 def _env():
     return dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", HF_HUB_OFFLINE="1")
 
 
-def _train(out, resume=False, delay=0.0):
+def _train(out, resume=False, delay=0.0, which="class-ddpm"):
     "Run SCRIPT to the end; returns the finished process."
-    r = subprocess.run([sys.executable, "-c", SCRIPT, str(out), "resume" if resume else "new", str(delay)],
+    r = subprocess.run([sys.executable, "-c", SCRIPT, str(out), "resume" if resume else "new", str(delay), which],
                        capture_output=True, text=True, env=_env(), timeout=600)
     assert r.returncode == 0, r.stderr
     return r
@@ -54,7 +76,7 @@ def _wait_for(pred, proc, timeout=300):
 
 
 def _weights(run):
-    return CourseUNet.from_pretrained(Path(run) / "model").state_dict()
+    return load_file(str(Path(run) / "model" / "diffusion_pytorch_model.safetensors"))
 
 
 def _history(run):
@@ -69,11 +91,12 @@ def _assert_same_run(a, b):
     assert _history(a) == _history(b), "the loss history differs from the uninterrupted run"
 
 
-def test_sigkill_mid_epoch_then_resume_is_exact(tmp_path):
+@pytest.mark.parametrize("which", RECIPES)
+def test_sigkill_mid_epoch_then_resume_is_exact(tmp_path, which):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
-    _train(straight)
-    delay = 0.15                                                         # 8 steps per epoch: about 1.2 s per epoch
-    p = subprocess.Popen([sys.executable, "-c", SCRIPT, str(killed), "new", str(delay)], env=_env(),
+    _train(straight, which=which)
+    delay = 0.15                                                         # 5 to 8 steps per epoch: about 1 s each
+    p = subprocess.Popen([sys.executable, "-c", SCRIPT, str(killed), "new", str(delay), which], env=_env(),
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for(lambda: latest_checkpoint(killed) is not None, p)     # epoch 1 is saved ...
@@ -86,10 +109,10 @@ def test_sigkill_mid_epoch_then_resume_is_exact(tmp_path):
     assert latest_checkpoint(killed).name == "epoch_0001", "the kill must land inside epoch 2"
     assert len(json.loads((killed / "history.json").read_text())["train_loss"]) == 1
     assert not (killed / "model").exists(), "a killed run has no final model"
-    r = _train(killed, resume=True)
+    r = _train(killed, resume=True, which=which)
     assert "Resuming" in r.stdout and "from epoch_0001" in r.stdout
     left = sorted(p.name for p in (killed / "checkpoints").iterdir())
-    assert left == ["epoch_0002", "epoch_0003"], "no temporaries left behind"
+    assert left[-1] == "epoch_0003" and all(n.startswith("epoch_") for n in left), f"temporaries left: {left}"
     _assert_same_run(straight, killed)
 
 

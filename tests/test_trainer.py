@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from diffusion_course.trainer import get_preset, latest_checkpoint, train
+from diffusion_course.learner import latest_checkpoint
+from diffusion_course.trainer import get_preset, train
 from diffusion_course.unet import CourseUNet
 
 TINY = dict(n_train=256, n_test=64, num_hiddens=8, batch_size=32, n_samples_per_class=1, sample_steps=2, T=20)
