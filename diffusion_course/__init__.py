@@ -12,6 +12,7 @@ from .schedules import *
 from .blur import *
 from .textunet import *
 from .denoisers import *
+from .upsampler import *
 from .sampling import *
 from .widgets import *
 from .edits import *

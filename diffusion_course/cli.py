@@ -131,7 +131,7 @@ def cmd_sample(args):
     prompts = [p for p in args.prompts for _ in range(args.n)]          # prompt i's images are i * n ... i * n + n - 1
     check_count("the number of images (prompts x --n)", len(prompts))
     x = sample(args.model, prompts=prompts, guidance=args.guidance, sampler=args.sampler, steps=args.steps,
-               seed=args.seed, guidance_interval=args.guidance_interval, variance=args.variance)
+               seed=args.seed, guidance_interval=args.guidance_interval, variance=args.variance, upsample=args.upsample)
     title = f"{Path(str(args.model)).name}, seed {args.seed}"
     if args.guidance is not None: title += f", γ {args.guidance:g}"
     if args.guidance_interval is not None: title += " on σ in ({:g}, {:g}]".format(*args.guidance_interval)
@@ -299,6 +299,9 @@ def _sampling_parsers(sub):
                            help="e.g. 7 3 ('' = unconditional), or free text for emoji-t2i: --prompt 'a rocket ship' "
                                 "(default: the ten digits)")
             e.add_argument("--n", type=int, default=1, help="images per prompt (default: 1)")
+            e.add_argument("--upsample", nargs="?", const=True, metavar="UPSAMPLER",
+                           help="text-to-image models: also run stage II, x2 (the model's own bundled <name>-sr, or "
+                                "this upsampler's name or folder)")
             e.add_argument("--out", default="samples.png",
                            help="a .png/.jpg/.webp (a grid labelled with the prompts) or .pt/.npy (the float tensor "
                                 "(N, C, H, W) in [0, 1]) (default: %(default)s)")
@@ -317,7 +320,8 @@ def _train_parser(sub):
                        description="Train a preset into --out; --resume continues from its newest checkpoint.")
     r.add_argument("--preset", required=True,
                    help="one of: single-step, pure-noise, time-ddpm, class-ddpm, time-fm, class-fm, emoji-t2i, "
-                        "emoji-t2i-compounds, emoji-t2i-collisions (fine-tunes: need --init)")
+                        "emoji-t2i-sr (its x2 upsampler), emoji-t2i-compounds, emoji-t2i-collisions (fine-tunes: "
+                        "need --init)")
     r.add_argument("--dataset", choices=["mnist", "fashion"])
     r.add_argument("--epochs", type=int); r.add_argument("--out", help="run folder (default runs/<dataset>-<preset>)")
     r.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")

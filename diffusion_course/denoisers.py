@@ -330,6 +330,9 @@ def load_text_denoiser(folder, name:str|None=None, device=None) -> TextDenoiser:
     "A `TextUNet` folder (weights, and a `prompts.safetensors` table when present) as a `TextDenoiser`."
     folder = Path(folder)
     unet = TextUNet.from_pretrained(folder).to(device or "cpu")
+    if unet.config.low_res_channels:
+        raise ValueError(f"{str(folder)!r} is a stage II upsampler: load it with `load_upsampler`, or use "
+                         "`sample(model, prompts, upsample=...)`.")
     table = folder / "prompts.safetensors"
     prompts = PromptEmbeddings(embeds=load_prompt_embeds(table) if table.exists() else {}, encoder=MiniLMEncoder())
     den = TextDenoiser(unet, prompts, name=name or folder.name, guidance=default_guidance(folder))
@@ -405,8 +408,9 @@ def _model_class(folder:Path) -> str|None:
                          f"{folder_fix_hint(Path(folder))}") from None
 
 def _is_course_unet(folder:Path) -> bool:
-    try: return _model_class(folder) in DENOISER_CLASSES
+    try: ok = _model_class(folder) in DENOISER_CLASSES
     except ValueError: return False                            # listed nowhere; loading it by name says what is wrong
+    return ok and not json.loads((Path(folder) / "config.json").read_text()).get("low_res_channels")  # no stage II
 
 # %% ../nbs/12_denoisers.ipynb #16cc192f
 def load_pretrained(name:str="mnist-class-ddpm", # a bundled model name, a `save_pretrained` folder, or a DeepFloyd repo

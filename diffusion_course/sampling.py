@@ -7,7 +7,8 @@ __all__ = ['MAX_FLOW_STEPS', 'FLOW_SAMPLERS', 'SAMPLERS', 'check_seed', 'generat
            'require_diffusion', 'require_flow', 'check_sampler', 'resolve_timesteps', 'check_start', 'predict_x0',
            'one_step_denoise', 'cfg_estimate', 'noise_sigma', 'resolve_interval', 'resolve_variance', 'interval_words',
            'guided_estimate', 'step_log_variance', 'threshold_x0', 'ddpm_step', 'ddim_step', 'Frames', 'denoise_loop',
-           'iterative_denoise', 'resolve_threshold', 'flow_sample', 'sample', 'sweep', 'show_sweep']
+           'iterative_denoise', 'resolve_threshold', 'flow_sample', 'sample', 'as_upsampler', 'upsample_with', 'sweep',
+           'show_sweep']
 
 # %% ../nbs/13_sampling.ipynb #0bb02715
 import math
@@ -20,6 +21,7 @@ import matplotlib.pyplot as plt
 from .denoisers import Denoiser, Prediction, as_denoiser
 from .checks import check_count, check_guidance, check_images, check_interval, check_number, check_steps
 from .checks import check_timestep, check_timesteps, check_variance
+from .upsampler import UpsamplerDenoiser, load_upsampler
 
 # %% ../nbs/13_sampling.ipynb #21095992
 def check_seed(seed) -> int:
@@ -303,9 +305,11 @@ def sample(model,                 # a Denoiser, a bundled model name, a CourseUN
            batch_size:int=256,    # images per model batch: bounds the memory; image i still depends only on seed + i
            variance:str|None=None,# the 'ddpm' step's noise: 'small' (β̃_t, the course) or 'large' (β_t); None: below
            guidance_interval=None,# (σ_lo, σ_hi): guide only steps with σ_lo < σ ≤ σ_hi; None: see below
-          ) -> torch.Tensor:      # (N, C, H, W) float in [0, 1]
+           upsample=None,         # stage II: True (the model's own '<name>-sr'), an upsampler or its name/folder
+          ) -> torch.Tensor:      # (N, C, H, W) float in [0, 1]; (N, C, 2H, 2W) with `upsample`
     "Generate one image per prompt, deterministically for a given `seed`."
     den = as_denoiser(model)
+    stage2 = None if upsample is None or upsample is False else as_upsampler(upsample, den)   # before any work
     prompts = [prompts] if isinstance(prompts, (str, int)) or prompts is None else list(prompts)
     if not prompts: raise ValueError("No prompts: pass one prompt per image, e.g. ['7', '3'] ('' = unconditional).")
     n, seed = check_count("len(prompts)", len(prompts)), check_seed(seed)
@@ -315,8 +319,9 @@ def sample(model,                 # a Denoiser, a bundled model name, a CourseUN
     guidance, sampler, flow = resolve_guidance(den, guidance), check_sampler(den, sampler), den.prediction == "velocity"
     if flow: ts = check_steps(steps, MAX_FLOW_STEPS) or den.steps      # flow: a number of Euler/Heun steps
     else: ts = resolve_timesteps(den, steps=steps)
-    return torch.cat([_sample_batch(den, prompts[i:i + batch_size], guidance, sampler, ts, seed + i, threshold,
-                                    variance, interval) for i in range(0, n, batch_size)])
+    x = torch.cat([_sample_batch(den, prompts[i:i + batch_size], guidance, sampler, ts, seed + i, threshold,
+                                 variance, interval) for i in range(0, n, batch_size)])
+    return x if stage2 is None else upsample_with(stage2, x, prompts, seed=seed)
 
 def _sample_batch(den, prompts, guidance, sampler, ts, seed, threshold, variance, interval) -> torch.Tensor:
     "One batch of `sample`: image i of `prompts` from the noise of `seed` + i, as floats in [0, 1] on the CPU."
@@ -326,6 +331,28 @@ def _sample_batch(den, prompts, guidance, sampler, ts, seed, threshold, variance
     else: x = iterative_denoise(den, x, prompts, 0, guidance, ts, sampler, gens, threshold, variance=variance,
                                 guidance_interval=interval)
     return ((x.float().cpu() + 1) / 2).clamp(0, 1)
+
+# %% ../nbs/13_sampling.ipynb #34268f21
+def as_upsampler(upsampler, stage1=None) -> UpsamplerDenoiser:
+    "`upsampler` as an `UpsamplerDenoiser`: itself, a name or folder, or True: `stage1`'s own bundled '<name>-sr'."
+    if isinstance(upsampler, UpsamplerDenoiser): return upsampler
+    return load_upsampler(f"{stage1.name}-sr" if upsampler is True and stage1 is not None else upsampler)
+
+def upsample_with(upsampler,                # an `UpsamplerDenoiser`, or a bundled name / folder of one
+                  images:torch.Tensor,      # stage I images (N, 3, h, w) in [0, 1], e.g. from `sample`
+                  prompts,                  # one prompt per image (or one shared): what stage I drew
+                  guidance:float|None=None, # CFG scale of stage II; None: the upsampler's default
+                  steps:int|None=None,      # its strided timesteps; None: its default
+                  seed:int=0,               # output i starts from the noise of seed + i
+                  aug_level:int|None=None,  # the noise-augmentation step s; None: its default (IF: 250)
+                 ) -> torch.Tensor:         # (N, 3, 2h, 2w) in [0, 1]
+    "Stage II of a cascade: `images` upsampled ×2, conditioned on `prompts`, deterministically for a given `seed`."
+    den = as_upsampler(upsampler)
+    images = check_images(images, (3, *[s // 2 for s in den.image_shape[1:]]), "images", value_range=(0, 1))
+    g = torch.Generator().manual_seed(check_seed(seed) + 10**9)              # the augmentation noise ε'
+    bound = den.with_low_res(images * 2 - 1, aug_level, g)
+    prompts = [prompts] * len(images) if isinstance(prompts, str) else list(prompts)
+    return sample(bound, prompts, guidance, steps=steps, seed=seed, batch_size=len(images))
 
 # %% ../nbs/13_sampling.ipynb #8b8f3bc6
 def sweep(fn, name:str, values, **kwargs) -> torch.Tensor:

@@ -23,11 +23,11 @@ from .checks import atomic_path, atomic_torch_save, check_ema_decay, check_guida
 from .denoisers import PromptEmbeddings, TextDenoiser, load_prompt_embeds, save_prompt_embeds
 from .emoji import CAPTION_RECIPES, collision_keywords, emoji_credits, image_captions, load_emoji, phrase
 from .learner import Batches, Recipe, epoch_batches, fit
-from .sampling import sample
+from .sampling import sample, upsample_with
 from .schedules import NoiseSchedule, forward
 from .text import MiniLMEncoder
 from .textunet import TextUNet
-from .upsampler import UpsamplerDenoiser, upsample, upsample_input
+from .upsampler import UpsamplerDenoiser, upsample_input
 
 # %% ../nbs/27_train_t2i.ipynb #658766ec
 @dataclass
@@ -321,6 +321,6 @@ class SRRecipe(T2IRecipe):
         prompts.update({c: self.emb[self.options[int(i)][0]].float() for c, i in zip(caps, idx)})
         den = UpsamplerDenoiser(model.eval(), PromptEmbeddings(embeds=prompts), name="training")
         low = (self.low[idx] + 1) / 2
-        up = upsample(den, low, caps, self.cfg.guidance, self.cfg.sample_steps, 0, self.cfg.aug_level)
+        up = upsample_with(den, low, caps, self.cfg.guidance, self.cfg.sample_steps, 0, self.cfg.aug_level)
         near = F.interpolate(low, scale_factor=2, mode="nearest")
         return torch.cat([near, up, (self.x[idx] + 1) / 2]), 8
