@@ -7,13 +7,14 @@ __all__ = ['SHAPES', 'INKS', 'PICTURES', 'sdedit', 'draw_shapes', 'draw_strokes'
 
 # %% ../nbs/16_sdedit_inpaint.ipynb #72084dcc
 import torch
+import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
 # %% ../nbs/16_sdedit_inpaint.ipynb #598ff2d0
 from .checks import check_images, check_mask, check_number
 from .denoisers import Denoiser
 from .sampling import Frames, check_start, generators, iterative_denoise, randn
-from .sampling import require_diffusion, resolve_guidance, resolve_timesteps
+from .sampling import require_diffusion, resolve_guidance, resolve_timesteps, stage_two, start_noise
 from .schedules import forward
 
 # %% ../nbs/16_sdedit_inpaint.ipynb #78b625fa
@@ -24,7 +25,8 @@ def sdedit(den:Denoiser,
            guidance:float|None=None,  # CFG scale (None: the model's default)
            seed:int=0,           # image i uses the noise of seed + i, for every i_start
            timesteps=None, sampler="ddpm", threshold=None,
-           frames:Frames|None=None):  # records (t, x_t) every `frames.every`-th step of the denoising
+           frames:Frames|None=None,   # records (t, x_t) every `frames.every`-th step of the denoising (stage I)
+           upsample=None):            # stage II, x2 (True: the model's own '<name>-sr'): redraws the edit at 2x
     "SDEdit: noise `image` to `timesteps[i_start]` with the forward process, then denoise it with `prompt`."
     den = require_diffusion(den, "sdedit")
     ts, image = resolve_timesteps(den, timesteps), check_images(image, den.image_shape)
@@ -32,7 +34,10 @@ def sdedit(den:Denoiser,
     eps = randn(image.shape, gens, image.device)                       # 1. the same ε for every i_start
     x_t = forward(image, ts[i_start], den.schedule, noise=eps)         # 2. SDEdit: jump to t = ts[i_start]
     # 3. denoise back from there
-    return iterative_denoise(den, x_t, prompt, i_start, guidance, ts, sampler, gens, threshold, frames=frames)
+    x = iterative_denoise(den, x_t, prompt, i_start, guidance, ts, sampler, gens, threshold, frames=frames)
+    if upsample is None or upsample is False: return x
+    den2 = stage_two(upsample, den, x, seed)                          # 4. stage II from noise, given the edit
+    return iterative_denoise(den2, start_noise(den2, gens), prompt, 0, None, None, sampler, gens)
 
 # %% ../nbs/16_sdedit_inpaint.ipynb #d8537256
 SHAPES = ("ellipse", "rectangle", "polygon")
@@ -117,9 +122,13 @@ def inpaint(den:Denoiser,
             image,                       # (N, C, H, W) in [-1, 1]
             mask,                        # (1 or N, 1, H, W) or (H, W): 1 = regenerate, 0 = keep
             prompt="", guidance:float|None=None, seed:int=0, timesteps=None, sampler="ddpm",
-            callback=None):              # callback(i, t_prev, x, known) after each step, e.g. to check or plot
+            callback=None,               # callback(i, t_prev, x, known) after each step, e.g. to check or plot
+            upsample=None):              # stage II, x2 (True: the model's own '<name>-sr'): RePaint in both stages;
+                                         # `image` and `mask` may then come at stage II's size
     "RePaint-style inpainting: sample from noise, re-imposing the noised `image` outside `mask` after every step."
     den = require_diffusion(den, "inpaint")
+    if upsample is not None and upsample is not False:
+        return _inpaint_cascade(den, image, mask, prompt, guidance, seed, sampler, upsample)
     ts, image = resolve_timesteps(den, timesteps), check_images(image, den.image_shape)
     guidance = resolve_guidance(den, guidance)
     gens, mask = generators(seed, len(image)), check_mask(mask, image).to(image.device)
@@ -131,3 +140,14 @@ def inpaint(den:Denoiser,
         return x
     x_T = randn(image.shape, gens, image.device)                        # 3. start from pure noise
     return iterative_denoise(den, x_T, prompt, 0, guidance, ts, sampler, gens, after_step=replace)
+
+def _inpaint_cascade(den, image, mask, prompt, guidance, seed, sampler, upsample):
+    "Inpaint at stage I's size (2×2 means of a stage II-sized `image`), then at stage II's, given stage I's result."
+    image = check_images(image, None)
+    big = tuple(image.shape[-2:]) == tuple(2 * s for s in den.image_shape[1:])
+    mask = check_mask(mask, image)
+    small, small_mask = (F.avg_pool2d(image, 2), F.max_pool2d(mask, 2)) if big else (image, mask)
+    x = inpaint(den, small, small_mask, prompt, guidance, seed, sampler=sampler)              # 1. stage I
+    den2 = stage_two(upsample, den, x, seed)                                                   # 2. given its result
+    if not big: image, mask = F.interpolate(image, scale_factor=2, mode="bilinear"), F.interpolate(mask, scale_factor=2)
+    return inpaint(den2, image, mask, prompt, None, seed, sampler=sampler)                     # 3. stage II

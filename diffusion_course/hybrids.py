@@ -17,7 +17,7 @@ from .blur import check_kernel, check_sigma
 from .checks import check_count
 from .denoisers import Denoiser, Prediction
 from .sampling import cfg_estimate, check_sampler, denoise_loop, generators, start_noise
-from .sampling import require_diffusion, resolve_guidance, resolve_threshold, resolve_timesteps
+from .sampling import require_diffusion, resolve_guidance, resolve_threshold, resolve_timesteps, stage_two
 
 # %% ../nbs/18_hybrids.ipynb #5dd8ff12
 def hybrid_blur(size:int, sigma:float|None=None) -> tuple:
@@ -57,7 +57,9 @@ def hybrid_image(den:Denoiser,
                  n:int=1,                 # how many hybrids (image i uses seed + i)
                  sigma:float|None=None,   # blur std in pixels; None: 2 at 64 px, scaled to the image size
                  kernel:int|None=None, guidance:float|None=None, seed:int=0, steps:int|None=None,
-                 sampler:str="ddpm") -> torch.Tensor:
+                 sampler:str="ddpm",
+                 upsample=None,           # stage II, x2 (True: the model's own '<name>-sr'), factorized there too
+                ) -> torch.Tensor:
     "Sample `n` hybrid images of `prompt_low` (low frequencies) and `prompt_high` (high); (n, C, H, W) in [-1, 1]."
     den = require_diffusion(den, "hybrid_image")
     n, g = check_count("n", n), resolve_guidance(den, guidance)
@@ -68,4 +70,7 @@ def hybrid_image(den:Denoiser,
     gens = generators(seed, n)
     est = lambda x, t: hybrid_estimate(den, x, t, cl, ch, unc, g, s, kernel)
     x_T = start_noise(den, gens)
-    return denoise_loop(est, x_T, ts, den.alphas_cumprod, 0, sampler, gens, resolve_threshold(den))
+    x = denoise_loop(est, x_T, ts, den.alphas_cumprod, 0, sampler, gens, resolve_threshold(den))
+    if upsample is None or upsample is False: return x
+    den2 = stage_two(upsample, den, x, seed)             # stage II, conditioned on stage I's hybrids; σ scaled ×2
+    return hybrid_image(den2, prompt_low, prompt_high, n, None if sigma is None else 2 * s, seed=seed, sampler=sampler)

@@ -7,8 +7,8 @@ __all__ = ['MAX_FLOW_STEPS', 'FLOW_SAMPLERS', 'SAMPLERS', 'check_seed', 'generat
            'require_diffusion', 'require_flow', 'check_sampler', 'resolve_timesteps', 'check_start', 'predict_x0',
            'one_step_denoise', 'cfg_estimate', 'noise_sigma', 'resolve_interval', 'resolve_variance', 'interval_words',
            'guided_estimate', 'step_log_variance', 'threshold_x0', 'ddpm_step', 'ddim_step', 'Frames', 'denoise_loop',
-           'iterative_denoise', 'resolve_threshold', 'flow_sample', 'sample', 'as_upsampler', 'upsample_with', 'sweep',
-           'show_sweep']
+           'iterative_denoise', 'resolve_threshold', 'flow_sample', 'sample', 'as_upsampler', 'stage_two',
+           'upsample_with', 'sweep', 'show_sweep']
 
 # %% ../nbs/13_sampling.ipynb #0bb02715
 import math
@@ -338,6 +338,11 @@ def as_upsampler(upsampler, stage1=None) -> UpsamplerDenoiser:
     if isinstance(upsampler, UpsamplerDenoiser): return upsampler
     return load_upsampler(f"{stage1.name}-sr" if upsampler is True and stage1 is not None else upsampler)
 
+def stage_two(upsample, stage1, images:torch.Tensor, seed:int=0, aug_level=None) -> UpsamplerDenoiser:
+    "Stage II for `stage1`'s outputs `images` (N, 3, h, w) in [-1, 1]: `upsample` resolved and bound to them."
+    g = torch.Generator().manual_seed(check_seed(seed) + 10**9)              # the augmentation noise ε'
+    return as_upsampler(upsample, stage1).with_low_res(images, aug_level, g)
+
 def upsample_with(upsampler,                # an `UpsamplerDenoiser`, or a bundled name / folder of one
                   images:torch.Tensor,      # stage I images (N, 3, h, w) in [0, 1], e.g. from `sample`
                   prompts,                  # one prompt per image (or one shared): what stage I drew
@@ -349,8 +354,7 @@ def upsample_with(upsampler,                # an `UpsamplerDenoiser`, or a bundl
     "Stage II of a cascade: `images` upsampled ×2, conditioned on `prompts`, deterministically for a given `seed`."
     den = as_upsampler(upsampler)
     images = check_images(images, (3, *[s // 2 for s in den.image_shape[1:]]), "images", value_range=(0, 1))
-    g = torch.Generator().manual_seed(check_seed(seed) + 10**9)              # the augmentation noise ε'
-    bound = den.with_low_res(images * 2 - 1, aug_level, g)
+    bound = stage_two(den, None, images * 2 - 1, seed, aug_level)
     prompts = [prompts] * len(images) if isinstance(prompts, str) else list(prompts)
     return sample(bound, prompts, guidance, steps=steps, seed=seed, batch_size=len(images))
 

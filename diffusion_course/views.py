@@ -13,7 +13,7 @@ import torch
 from .checks import check_count, check_number
 from .denoisers import Denoiser, Prediction
 from .sampling import Frames, cfg_estimate, check_sampler, denoise_loop, generators, start_noise
-from .sampling import require_diffusion, resolve_guidance, resolve_threshold, resolve_timesteps
+from .sampling import require_diffusion, resolve_guidance, resolve_threshold, resolve_timesteps, stage_two
 
 # %% ../nbs/17_anagrams.ipynb #2632aa8e
 class View:
@@ -113,7 +113,9 @@ def visual_anagram(den:Denoiser,
                    views:list|None=None,      # default [Identity(), Flip()], the course's illusion; or names: 'flip'
                    n:int=1,                   # how many anagrams (image i uses seed + i)
                    guidance:float|None=None, seed:int=0, steps:int|None=None, sampler:str="ddpm",
-                   frames:Frames|None=None) -> torch.Tensor:  # records (t, x_t) every `frames.every`-th step
+                   frames:Frames|None=None,   # records (t, x_t) every `frames.every`-th step (stage I)
+                   upsample=None,             # stage II, x2 (True: the model's own '<name>-sr'); the views apply there
+                  ) -> torch.Tensor:
     "Sample `n` images that read as `prompts[i]` through `views[i]`; (n, C, H, W) in [-1, 1]."
     den = require_diffusion(den, "visual_anagram")
     views = check_views([Identity(), Flip()] if views is None else views, prompts, den.image_shape)
@@ -123,4 +125,8 @@ def visual_anagram(den:Denoiser,
     gens = generators(seed, n)
     est = lambda x, t: anagram_estimate(den, x, t, conds, views, unc, g)
     x_T = start_noise(den, gens)
-    return denoise_loop(est, x_T, ts, den.alphas_cumprod, 0, sampler, gens, resolve_threshold(den), frames=frames)
+    x = denoise_loop(est, x_T, ts, den.alphas_cumprod, 0, sampler, gens, resolve_threshold(den), frames=frames)
+    if upsample is None or upsample is False: return x
+    den2 = stage_two(upsample, den, x, seed)                      # stage II, conditioned on stage I's anagrams ...
+    den2.low_res = torch.cat([v(den2.low_res) for v in views])    # ... each view's batch on its view of them
+    return visual_anagram(den2, prompts, views, n, seed=seed, sampler=sampler)
