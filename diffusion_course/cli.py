@@ -34,6 +34,7 @@ def cmd_tour(args):
 def cmd_train(args):
     "Train a preset into `args.out` (resumable with `--resume`)."
     if args.preset.startswith("emoji-t2i"): return _train_t2i(args)
+    if args.preset.startswith("emoji-judge"): return _train_judge(args)
     from diffusion_course.trainer import get_preset, train
     over = {k: v for k, v in dict(epochs=args.epochs, dataset=args.dataset, num_hiddens=args.num_hiddens,
                                   batch_size=args.batch_size, lr=args.lr, seed=args.seed, n_train=args.n_train,
@@ -72,6 +73,26 @@ def _train_t2i(args):
     model, hist = train_t2i(cfg, out, resume=args.resume, progress=not args.quiet)
     print(f"done in {time.time() - t0:.0f} s: {len(hist['train_loss'])} epochs, "
           f"final train loss {hist['train_loss'][-1]:.4f}; run in {out}")
+
+def _train_judge(args):
+    "Train (or resume) a concept judge preset (`JUDGE_PRESETS`) into `args.out` through the learner."
+    from diffusion_course.learner import fit
+    from diffusion_course.t2i_eval import JUDGE_PRESETS, JudgeRecipe
+    if args.preset not in JUDGE_PRESETS:
+        raise ValueError(f"Unknown preset {args.preset!r}: the judge ones are {', '.join(JUDGE_PRESETS)}.")
+    given = {k: getattr(args, k) for k in ("dataset", "num_hiddens", "n_train", "n_test", "mixed_precision", "init",
+                                             "ema_decay")}
+    unused = [f"--{k.replace('_', '-')}" for k, v in given.items() if v is not None]
+    unused += [f for f, on in (("--channels-last", args.channels_last), ("--no-lr-decay", args.no_lr_decay)) if on]
+    if unused: raise ValueError(f"{', '.join(unused)}: not a setting of --preset {args.preset} (it takes --epochs, "
+                                "--batch-size, --lr, --seed); drop it.")
+    over = {k: v for k, v in dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                                  seed=args.seed).items() if v is not None}
+    recipe = JudgeRecipe(dataclasses.replace(JUDGE_PRESETS[args.preset], **over))
+    out, t0 = _can_write(args.out or f"runs/{args.preset}"), time.time()
+    model, hist = fit(recipe, out, resume=args.resume, progress=not args.quiet)
+    print(f"done in {time.time() - t0:.0f} s: {len(hist['train_loss'])} epochs, top-1 on the held-out style "
+          f"{1 - hist['test_loss'][-1]:.1%}; run in {out}")
 
 def _can_write(folder) -> Path:
     "`folder` if a file can be made in it (or in the nearest folder above it that exists): tried, not assumed."
@@ -321,7 +342,7 @@ def _train_parser(sub):
     r.add_argument("--preset", required=True,
                    help="one of: single-step, pure-noise, time-ddpm, class-ddpm, time-fm, class-fm, emoji-t2i, "
                         "emoji-t2i-sr (its x2 upsampler), emoji-t2i-compounds, emoji-t2i-collisions (fine-tunes: "
-                        "need --init)")
+                        "need --init), emoji-judge, emoji-judge-all (concept judges)")
     r.add_argument("--dataset", choices=["mnist", "fashion"])
     r.add_argument("--epochs", type=int); r.add_argument("--out", help="run folder (default runs/<dataset>-<preset>)")
     r.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")

@@ -24,7 +24,8 @@ class SpyUNet(TextUNet):
 @pytest.fixture(scope="module")
 def cascade():
     torch.manual_seed(0)
-    one = TextDenoiser(TextUNet(sample_size=8, channels=(8, 16), attention=(False, True)), PromptEmbeddings(embeds=PROMPTS))
+    one = TextDenoiser(TextUNet(sample_size=8, channels=(8, 16), attention=(False, True)),
+                       PromptEmbeddings(embeds=PROMPTS))
     two = UpsamplerDenoiser(SpyUNet(sample_size=16, channels=(8, 16), attention=(False, True), low_res_channels=3),
                             PromptEmbeddings(embeds=PROMPTS))
     one.steps = two.steps = 3
