@@ -6,7 +6,8 @@
 __all__ = ['EVAL_CONCEPTS', 'PARAPHRASES', 'JUDGE_HELD_OUT', 'JUDGE_PRESETS', 'name_prompts', 'check_paraphrases', 'ConceptJudge',
            'augment', 'judge_split', 'one_cycle_lr', 'JudgeConfig', 'JudgeRecipe', 'all_concepts', 'train_judge',
            'classify', 'topk', 'reads_as', 'prompt_fidelity', 'fidelity_curve', 'best_guidance', 'load_judge',
-           'mean_pairwise_distance', 'shipped_prompts', 'publish_t2i', 'real_reference', 'diversity', 'style_diversity']
+           'mean_pairwise_distance', 'shipped_prompts', 'publish_t2i', 'real_reference', 'diversity', 'style_diversity',
+           'psnr', 'upsampler_report', 'publish_upsampler']
 
 # %% ../nbs/28_t2i_eval.ipynb #5f4570a0
 import json
@@ -29,7 +30,7 @@ from .denoisers import as_denoiser, pretrained_dir, save_default_guidance, save_
 from .learner import Batches, Recipe, epoch_batches, fit
 from .emoji import STYLE_WORDS, emoji_credits, image_captions, load_emoji, phrase, with_article
 from .release import machine_description
-from .sampling import sample
+from .sampling import as_upsampler, sample, upsample_with
 from .t2i_train import SAMPLE_PROMPTS
 from .text import MiniLMEncoder
 
@@ -374,3 +375,94 @@ def style_diversity(model, judge, concepts, seeds:int=4, steps=None) -> dict:
     return {style: mean_pairwise_distance(judge, [sample(model, [prompt(c, word)] * seeds, steps=steps, seed=0) * 2 - 1
                                                   for c in concepts])
             for style, word in STYLE_WORDS.items()}
+
+# %% ../nbs/28_t2i_eval.ipynb #a8e3a4a7
+def psnr(x:torch.Tensor, y:torch.Tensor) -> float:
+    "Peak signal-to-noise ratio (dB) of images `x` against `y`, both in [0, 1]."
+    return (10 * torch.log10(1 / F.mse_loss(x.clamp(0, 1), y))).item()
+
+@torch.no_grad()
+def upsampler_report(upsampler, stage1, judge, data, style:str=JUDGE_HELD_OUT, seed:int=0) -> dict:
+    "Reconstruction PSNR (bilinear, s = 0, default s) on `style`'s drawings of the judge's concepts, and cascade top-1."
+    den = as_upsampler(upsampler)
+    concepts = set(judge.config.concepts)
+    idx = [i for i, (n, s) in enumerate(zip(data.names, data.styles)) if s == style and n in concepts]
+    real = data.images[idx].float() / 255                                          # (N, 3, 64, 64) in [0, 1]
+    low = F.avg_pool2d(real, 2)                                                     # their 32-px means
+    names = [with_article(phrase(data.names[i])) for i in idx]
+    rec = {"bilinear": psnr(F.interpolate(low, scale_factor=2, mode="bilinear"), real)}
+    for s in (0, den.aug_level):
+        rec[f"upsampler, s={s}"] = psnr(upsample_with(den, low, names, seed=seed, aug_level=s), real)
+    prompts = name_prompts(judge.config.concepts)
+    ps = list(prompts)
+    one = sample(stage1, ps, seed=seed)
+    two = upsample_with(den, one, ps, seed=seed)
+    y = torch.tensor([list(judge.config.concepts).index(prompts[p]) for p in ps])
+    read = lambda x: {k: topk(classify(judge, x * 2 - 1), y, k) for k in (1, 5)}
+    return dict(n_real=len(idx), style=style, psnr=rec, aug_level=den.aug_level, guidance=den.guidance,
+                stage1=read(one), cascade=read(F.avg_pool2d(two, 2)), n_prompts=len(ps))
+
+# %% ../nbs/28_t2i_eval.ipynb #fb0ea573
+def _sr_card(name, stage1, cfg, hist, command, rep, machine, n_params, n_images):
+    done, total = len(hist["train_loss"]), cfg["epochs"]
+    status = "complete" if done >= total else (f"**partial: {done} of {total} epochs** (the run resumes with the same "
+                                               "command plus `--resume`)")
+    secs = sum(hist["epoch_seconds"])
+    att = [cfg["size"] // 2 ** i for i, a in enumerate(cfg["attention"]) if a]
+    r = lambda m: f"top-1 {m[1]:.1%}, top-5 {m[5]:.1%}"
+    psnrs = "; ".join(f"{k} {v:.2f} dB" for k, v in rep["psnr"].items())
+    return f"""# {name}
+
+Stage II of a DeepFloyd IF-style cascade, small enough for a laptop CPU: a text-conditioned ×2 upsampler
+({cfg['low_size']} -> {cfg['size']} px) for `{stage1}`. A pixel-space `TextUNet` (widths {tuple(cfg['channels'])} at
+{cfg['size']}, {cfg['size'] // 2}, ... px, attention on text tokens at {att} px, {n_params / 1e6:.2f} M parameters)
+given the low-resolution image resized ×2 (bilinear) and noised to an augmentation step s, with s embedded like the
+timestep, as IF stage II is; all-MiniLM-L6-v2 prompt tokens, squared-cosine schedule with T={cfg['T']},
+v-prediction. Use it with `diffusion_course.sample("{stage1}", ["a rocket ship"], seed=0, upsample=True)`, or on any
+32-px images with `upsample_with("{name}", images, prompts)` (guidance {rep['guidance']:g} and s = {rep['aug_level']}
+by default, IF's stage II defaults; not tuned here).
+
+- Training: {status}; seed {cfg['seed']}; batch {cfg['batch_size']}; AdamW lr {cfg['lr']} (warm-up
+  {cfg['warmup_steps']} steps, cosine to lr/10 over {total} epochs), weight decay {cfg['weight_decay']}; caption dropout
+  {cfg['p_uncond']}; EMA {cfg['ema_decay']} (these are the EMA weights); augmentation steps s ~
+  U{{0..{cfg['aug_max'] - 1}}}.
+- Data: {n_images} emoji images (five open art sets, rendered at 64 px; the 32-px input is their 2×2 means), each
+  seen with a random one of its captions. See `CREDITS.md`.
+- Command: `{command}`
+- Machine: {machine}
+- Wall time: {secs / 3600:.2f} h for {done} epochs ({secs / done / 60:.1f} min per epoch).
+- Losses (v-MSE): last epoch's mean training loss {hist['train_loss'][-1]:.4f}; fixed-noise loss of the EMA model on
+  512 training images {hist['test_loss'][-1]:.4f}.
+- Reconstruction of {rep['n_real']} real {rep['style']} drawings from their 32-px means (PSNR against the real 64-px
+  drawing; training images, so a check of the task, not a held-out score): {psnrs}.
+- Cascade fidelity ({rep['n_prompts']} prompts by name, seed 0, read by `emoji-judge` at 32 px): stage I alone
+  {r(rep['stage1'])}; after stage II, reduced back to 32 px, {r(rep['cascade'])}.
+- `samples.png`: the 16 prompts of the training run's sample grids, seed 0: stage I (top row of each pair, resized
+  with nearest neighbours) and after stage II (below it).
+"""
+
+def publish_upsampler(run, command:str, dest=None, name:str="emoji-t2i-sr", stage1:str="emoji-t2i", judge=None,
+                      data=None):
+    "Copy training `run` of an upsampler into the package as `name`, with prompt table, credits, history and a card."
+    from torchvision.utils import save_image
+    from diffusion_course.textunet import TextUNet
+    run = Path(run); dest = Path(dest or pretrained_dir()) / name
+    weights, hist, cfg = _t2i_weights(run)
+    with atomic_path(dest, folder=True) as tmp:                  # the old model stays until the new one is complete
+        for f in ("config.json", "diffusion_pytorch_model.safetensors"): shutil.copy(weights / f, tmp / f)
+        prompts = shipped_prompts()
+        save_prompt_embeds(dict(zip(prompts, MiniLMEncoder(cfg["text_len"])(prompts))), tmp / "prompts.safetensors")
+        (tmp / "CREDITS.md").write_text(emoji_credits())
+        (tmp / "history.json").write_text(json.dumps({k: [round(v, 5) for v in vs] for k, vs in hist.items()}))
+        (tmp / "train_config.json").write_text(json.dumps(cfg, indent=1))
+        judge, data = judge or load_judge(), data or load_emoji(64)
+        rep = upsampler_report(str(tmp), stage1, judge, data)
+        (tmp / "report.json").write_text(json.dumps(rep, indent=1))
+        one = sample(stage1, SAMPLE_PROMPTS, seed=0)
+        two = upsample_with(str(tmp), one, SAMPLE_PROMPTS, seed=0)
+        pairs = torch.cat([torch.cat([F.interpolate(one[i:i + 8], scale_factor=2), two[i:i + 8]]) for i in (0, 8)])
+        save_image(pairs, tmp / "samples.png", nrow=8, padding=1, pad_value=1.0)
+        n_params = sum(p.numel() for p in TextUNet.from_pretrained(tmp).parameters())
+        card = _sr_card(name, stage1, cfg, hist, command, rep, machine_description(), n_params, len(data.images))
+        (tmp / "README.md").write_text(card)
+    return dest
