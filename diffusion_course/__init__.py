@@ -27,6 +27,7 @@ from .records import *
 from .release import *
 from .t2i_train import *
 from .t2i_eval import *
+from .showpieces import *
 from .metrics import *
 from .tour import *
 """

@@ -120,6 +120,14 @@ def _eval_t2i(den, args) -> dict:
         report[what] = dict(prompts=len(prompts), per_prompt=n, **m)
     return report
 
+def _eval_showpieces(den, args) -> dict:
+    "The showpiece table of a text-to-image model, read by the judge over every concept."
+    from diffusion_course.showpieces import format_showpieces, showpiece_summary, showpiece_table
+    from diffusion_course.t2i_eval import load_judge
+    rows = showpiece_table(den, load_judge("emoji-judge-all"), upsample=args.upsample)
+    print(format_showpieces(rows))
+    return dict(rows=rows, summary=showpiece_summary(rows), upsample=str(args.upsample))
+
 FLOOR_SPLITS = dict(random="shuffled halves", halves="halves in file order")   # --floor-split, in words
 
 def _eval_class(den, args) -> dict:
@@ -184,8 +192,11 @@ def cmd_eval(args):
         if args.guidance_sweep: raise ValueError("--guidance-sweep: only for the class models; use --guidance.")
         if args.floor_split is not None: raise ValueError("--floor-split: only for the class models' FID; drop it.")
         if args.variance is not None: raise ValueError("--variance: only for the class models here; drop it.")
-        report = _eval_t2i(den, args)
+        if args.upsample and not args.showpieces: raise ValueError("--upsample: only with --showpieces; drop it.")
+        report = _eval_showpieces(den, args) if args.showpieces else _eval_t2i(den, args)
     else:
+        if args.showpieces or args.upsample:
+            raise ValueError("--showpieces/--upsample: only for text-to-image models such as emoji-t2i; drop them.")
         args.variance = resolve_variance(den, args.variance, None if own else args.guidance, args.sampler)
         report = _eval_class(den, args)
     seconds = time.time() - t0
@@ -334,6 +345,11 @@ def _sampling_parsers(sub):
                            help="class models: the test split's halves after a seeded shuffle (random, the default) "
                                 "or in file order (halves: for MNIST two groups of writers, which inflates the floor)")
             e.add_argument("--json", help="also write the numbers to this .json file")
+            e.add_argument("--showpieces", action="store_true",
+                           help="text-to-image models: the table of Part A's showpieces (anagrams, hybrids, "
+                                "image-to-image, inpainting), read by the judge over every concept (slow)")
+            e.add_argument("--upsample", nargs="?", const=True, metavar="UPSAMPLER",
+                           help="with --showpieces: run stage II too (the model's own <name>-sr, or this one)")
         e.set_defaults(fn=fn)
 
 def _train_parser(sub):

@@ -233,12 +233,12 @@ def best_guidance(rows) -> float:
     return max(rows, key=lambda r: (r["top1"], r["top5"], -r["guidance"]))["guidance"]
 
 # %% ../nbs/28_t2i_eval.ipynb #4c915682
-def load_judge():
-    "The bundled emoji concept judge, or a clear error saying how to make one."
-    folder = pretrained_dir() / "emoji-judge"
+def load_judge(name:str="emoji-judge"):
+    "A bundled emoji concept judge ('emoji-judge', or 'emoji-judge-all' over every concept), or how to make it."
+    folder = pretrained_dir() / name
     if not (folder / "config.json").exists():
-        raise FileNotFoundError(f"No bundled emoji judge ({folder} is missing): make one with "
-                                f"`train_judge(load_emoji(32))[0].save_pretrained('{folder}')`.")
+        raise FileNotFoundError(f"No bundled judge {name!r} ({folder} is missing): train it with `diffusion-course "
+                                f"train --preset {name} --out runs/{name}`, then copy runs/{name}/model to {folder}.")
     return ConceptJudge.from_pretrained(folder).eval()
 
 # %% ../nbs/28_t2i_eval.ipynb #c7fc36b9
