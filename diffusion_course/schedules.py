@@ -123,10 +123,17 @@ def forward(x0,              # clean images (N, C, H, W) in [-1, 1]
         raise (ValueError if isinstance(x0, torch.Tensor) else TypeError)(
             f"x0 must be a float tensor in [-1, 1], not {getattr(x0, 'dtype', type(x0).__name__)}: "
             "use `load_image` or `x0.float() / 127.5 - 1` for 0..255 pixels.")
+    if not torch.isfinite(x0).all(): raise ValueError("x0 contains NaN or infinite values: pass clean images in "
+                                                      "[-1, 1].")
+    if x0.numel() and x0.abs().max() > 1 + 1e-2:
+        raise ValueError(f"x0 values span [{x0.min():.3g}, {x0.max():.3g}] but must lie in [-1, 1]: for images in "
+                         "[0, 1] pass `x0 * 2 - 1`; for 0..255 pixels use `load_image` or `x0 / 127.5 - 1`.")
     t = _timesteps(t, schedule, len(x0)).to(x0.device)
     abar = schedule.alphas_cumprod.to(x0.device, x0.dtype)[t]        # ᾱ_t: () or (N,)
     if abar.ndim: abar = abar.reshape(-1, *[1] * (x0.ndim - 1))     # (N, 1, 1, 1): one ᾱ per image
     eps = _randn_like(x0, generator) if noise is None else noise
+    if not torch.isfinite(eps).all(): raise ValueError("noise contains NaN or infinite values: pass `noise=None` "
+                                                       "to draw it, or standard normal noise shaped like x0.")
     if eps.shape != x0.shape: raise ValueError(f"noise has shape {tuple(eps.shape)} but x0 has {tuple(x0.shape)}: "
                                                "they must match.")
     return abar.sqrt() * x0 + (1 - abar).sqrt() * eps               # DDPM eq. 4, reparametrised
