@@ -115,3 +115,14 @@ def test_part_a_on_the_class_model(tmp_path):
     assert info["part_a_model"] == "mnist-class-ddpm"
     assert [p["id"] for p in info["parts"]] == [fn.__name__.removeprefix("tour_") for fn in PARTS]
     assert check_gallery(page.parent) == []
+
+
+@pytest.mark.parametrize("n,prompts", [(1, 1), (3, 1), (1, 10)])
+def test_sample_grids_show_each_image_at_96_px_or_more(tmp_path, n, prompts):
+    "`diffusion-course sample` pictures: a 32-px sample is drawn over at least 96 pixels of the PNG."
+    import torch
+    from PIL import Image
+    from diffusion_course.tour import save_samples
+    path = save_samples(torch.rand(n * prompts, 3, 32, 32), [f"p{i}" for i in range(prompts)], tmp_path / "s.png", n=n)
+    columns = n if n > 1 else min(prompts, 10)
+    assert Image.open(path).size[0] >= 96 * columns + 40, Image.open(path).size
