@@ -38,7 +38,7 @@ class TrainConfig:
     epochs: int = 20
     batch_size: int = 128            # global batch, split across processes
     lr: float = 1e-3
-    lr_decay: bool = True            # ExponentialLR with γ = 0.1^(1/epochs), stepped once per epoch
+    lr_decay: bool = True            # the rate x 0.1^(1/epochs) after each epoch: tenfold over the run
     sigma: float = 0.5               # noise level of the single-step denoiser
     T: int = 300                     # DDPM steps
     beta_start: float = 1e-4
