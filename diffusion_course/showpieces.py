@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['ANAGRAM_CASES', 'HYBRID_CASES', 'IMG2IMG_CASES', 'INPAINT_CASES', 'I_STARTS', 'SEEDS', 'TOP_K', 'at_size', 'ranks',
            'reads', 'layout_correlation', 'case_input', 'prompt_of', 'anagram_case', 'hybrid_case', 'hybrid_reads',
-           'img2img_case', 'inpaint_case', 'hybrid_ceiling', 'judge_features', 'realism', 'showpiece_table',
-           'showpiece_summary', 'format_showpieces']
+           'img2img_case', 'inpaint_case', 'hybrid_ceiling', 'judge_features', 'realism', 'case_concepts',
+           'showpiece_table', 'showpiece_summary', 'format_showpieces']
 
 # %% ../nbs/28a_showpieces.ipynb #0c57e4df
 import torch
@@ -170,10 +170,19 @@ def realism(den, judge, data, concepts:list, seed:int=0, upsample=None, styles=(
     floor = frechet_distance(judge_features(judge, real[0]), judge_features(judge, real[1]))
     return dict(fd=fd, floor=floor, ratio=fd / floor, n=len(sets[0]), styles=list(styles))
 
-# %% ../nbs/28a_showpieces.ipynb #1d8d57ea
+# %% ../nbs/28a_showpieces.ipynb #efbc4e48
+def case_concepts(kind:str, case:tuple) -> list:
+    "The concept names a case of showpiece `kind` is read by."
+    return {"anagram": case[:2], "hybrid": case[:2], "img2img": case[2:], "inpaint": case[3:]}[kind]
+
 def showpiece_table(den, judge, seeds:int=SEEDS, upsample=None, cases=None) -> list:
     "Every case of the four showpieces (or `cases` = {'anagram': [...], ...}): one row each (images dropped)."
-    cases = cases or dict(anagram=ANAGRAM_CASES, hybrid=HYBRID_CASES, img2img=IMG2IMG_CASES, inpaint=INPAINT_CASES)
+    if cases is None: cases = dict(anagram=ANAGRAM_CASES, hybrid=HYBRID_CASES, img2img=IMG2IMG_CASES,
+                                   inpaint=INPAINT_CASES)
+    unknown = sorted({c for k, cs in cases.items() for case in cs for c in case_concepts(k, case)}
+                     - set(judge.config.concepts))
+    if unknown: raise ValueError(f"The judge knows no concept {unknown}: use a judge over every concept "
+                                 "(load_judge('emoji-judge-all')) or cases of concepts it knows.")
     run = dict(anagram=lambda c: anagram_case(den, judge, *c, seeds=seeds, upsample=upsample),
                hybrid=lambda c: hybrid_case(den, judge, *c, seeds=seeds, upsample=upsample),
                img2img=lambda c: img2img_case(den, judge, *c, seeds=seeds, upsample=upsample),

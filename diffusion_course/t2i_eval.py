@@ -7,7 +7,7 @@ __all__ = ['EVAL_CONCEPTS', 'PARAPHRASES', 'JUDGE_HELD_OUT', 'JUDGE_PRESETS', 'n
            'augment', 'judge_split', 'one_cycle_lr', 'JudgeConfig', 'JudgeRecipe', 'all_concepts', 'train_judge',
            'classify', 'topk', 'reads_as', 'prompt_fidelity', 'fidelity_curve', 'best_guidance', 'load_judge',
            'mean_pairwise_distance', 'shipped_prompts', 'publish_t2i', 'real_reference', 'diversity', 'style_diversity',
-           'psnr', 'upsampler_report', 'publish_upsampler']
+           'publish_judge', 'psnr', 'upsampler_report', 'publish_upsampler']
 
 # %% ../nbs/28_t2i_eval.ipynb #5f4570a0
 import json
@@ -375,6 +375,39 @@ def style_diversity(model, judge, concepts, seeds:int=4, steps=None) -> dict:
     return {style: mean_pairwise_distance(judge, [sample(model, [prompt(c, word)] * seeds, steps=steps, seed=0) * 2 - 1
                                                   for c in concepts])
             for style, word in STYLE_WORDS.items()}
+
+# %% ../nbs/28_t2i_eval.ipynb #20f11ff8
+def publish_judge(run, command:str, name:str="emoji-judge-all", dest=None, data=None) -> Path:
+    "Copy a finished judge run into the package as `name`, with a card: recipe, cost, top-1/5 on the held-out style."
+    run = Path(run); dest = Path(dest or pretrained_dir()) / name
+    cfg, hist = json.loads((run / "train_config.json").read_text()), json.loads((run / "history.json").read_text())
+    if len(hist["train_loss"]) < cfg["epochs"] or not (run / "model" / "config.json").exists():
+        raise FileNotFoundError(f"{run} has not finished ({len(hist['train_loss'])} of {cfg['epochs']} epochs): resume "
+                                "it with the same command plus --resume first.")
+    judge = ConceptJudge.from_pretrained(run / "model").eval()
+    real = real_reference(judge, data or load_emoji(cfg["size"]))
+    K, secs = len(judge.config.concepts), sum(hist["epoch_seconds"])
+    card = f"""# {name}
+
+A concept judge for the emoji data: a small CNN (`ConceptJudge`, width {cfg['width']}) that names which of {K}
+concepts a {cfg['size']}×{cfg['size']} RGB image shows. Trained on four art sets with augmentation; the fifth,
+`{cfg['held_out']}`, is never seen, so its drawings measure how well the judge reads a style it does not know. Load
+it with `diffusion_course.load_judge("{name}")`.
+
+- Training: {len(hist['train_loss'])} epochs, batch {cfg['batch_size']}, AdamW lr {cfg['lr']} (one-cycle), weight decay
+  {cfg['weight_decay']}, label smoothing 0.1, seed {cfg['seed']}.
+- Command: `{command}`
+- Machine: {machine_description()}
+- Wall time: {secs / 3600:.2f} h ({secs / len(hist['train_loss']):.0f} s per epoch).
+- On the {real['n']} `{cfg['held_out']}` drawings of its concepts: top-1 {real['top1']:.1%}, top-5 {real['top5']:.1%}
+  (chance: {1 / K:.2%} and {5 / K:.2%}).
+"""
+    with atomic_path(dest, folder=True) as tmp:
+        for f in ("config.json", "diffusion_pytorch_model.safetensors"): shutil.copy(run / "model" / f, tmp / f)
+        (tmp / "history.json").write_text(json.dumps({k: [round(v, 5) for v in vs] for k, vs in hist.items()}))
+        (tmp / "train_config.json").write_text(json.dumps(cfg, indent=1))
+        (tmp / "README.md").write_text(card)
+    return dest
 
 # %% ../nbs/28_t2i_eval.ipynb #a8e3a4a7
 def psnr(x:torch.Tensor, y:torch.Tensor) -> float:
