@@ -13,7 +13,7 @@ import os
 import torch
 
 # %% ../nbs/19_deepfloyd.ipynb #b88d0375
-from .denoisers import DiffusersDenoiser, PromptEmbeddings
+from .denoisers import DiffusersDenoiser, PromptEmbeddings, register_loader
 
 # %% ../nbs/19_deepfloyd.ipynb #61624285
 IF_LICENCE_HELP = (
@@ -75,6 +75,8 @@ def load_deepfloyd(repo:str="DeepFloyd/IF-I-L-v1.0",  # stage I: IF-I-M/L/XL-v1.
     pipe = _from_pretrained(DiffusionPipeline, repo, text_encoder=None, variant="fp16", **_dtype_kw(dtype)).to(device)
     encoder = T5PromptEncoder(repo, device=device) if encode_prompts else None
     return IFDenoiser.from_pipeline(pipe, PromptEmbeddings(prompt_cache, encoder), name=repo)
+
+register_loader("DeepFloyd/", load_deepfloyd)                 # `load_pretrained("DeepFloyd/IF-I-L-v1.0")` comes here
 
 # %% ../nbs/19_deepfloyd.ipynb #7c1557a1
 class T5PromptEncoder:
