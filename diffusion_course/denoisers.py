@@ -24,7 +24,7 @@ from safetensors.torch import load_file, save_file
 
 # %% ../nbs/12_denoisers.ipynb #f9a3891f
 from .checks import atomic_path, atomic_write_text, check_guidance, check_interval, interval_json
-from .checks import check_variance
+from .checks import check_device, check_variance
 from .data import CLASS_NAMES
 from .schedules import NoiseSchedule
 from .text import MiniLMEncoder
@@ -96,6 +96,8 @@ class Denoiser:
                              "need a diffusion model such as 'mnist-class-ddpm'.")
         return self.schedule
     def encode(self, prompts:list) -> torch.Tensor: raise NotImplementedError
+    def check_embedding(self, emb:torch.Tensor):
+        "Refuse a prompt embedding (passed instead of prompts) of the wrong shape; here: any shape is taken."
     def predict(self, x_t, t, cond) -> Prediction: raise NotImplementedError
     def condition(self, prompt, n:int):
         "`prompt` (a str, a list of `n` prompts or an embedding) as conditioning for `n` images."
@@ -109,6 +111,7 @@ class Denoiser:
 def _condition(den, prompt, n):
     "Encode `prompt` for `n` images: a str/int (shared), a list of `n` prompts, or an embedding tensor (1 or `n` rows)."
     if isinstance(prompt, torch.Tensor):
+        den.check_embedding(prompt)
         if len(prompt) not in (1, n):
             raise ValueError(f"The prompt embedding has {len(prompt)} rows for {n} images: pass 1 row (shared) or {n}.")
         return prompt.expand(n, *prompt.shape[1:]) if len(prompt) == 1 else prompt
@@ -157,6 +160,12 @@ class CourseDenoiser(Denoiser):
         for row, i in enumerate(idx):
             if i is not None: onehot[row, i] = 1.0
         return onehot[:, :K]                                # (N, K); (N, 0) for an unconditional model
+    def check_embedding(self, emb:torch.Tensor):
+        "Class prompts as embeddings: one-hot rows (N, K), K the number of classes."
+        K = self.unet.config.num_classes
+        if emb.ndim != 2 or emb.shape[1] != K:
+            raise ValueError(f"The prompt embedding has shape {tuple(emb.shape)}, but {self.name!r} takes one-hot rows "
+                             f"(N, {K}): make them with `den.encode(prompts)`.")
     @torch.no_grad()
     def predict(self, x_t, t, cond) -> Prediction:
         n, dev = len(x_t), self.device
@@ -315,6 +324,12 @@ class TextDenoiser(Denoiser):
         except RuntimeError as e:                               # no encoder installed: say which prompts do work
             raise RuntimeError(f"{e}\nPrompts in {self.name}'s table: {sorted(self.prompts.embeds)[:20]} ...") from None
     def unet_inputs(self, n:int) -> dict: return {}   # more network inputs for `n` images (a stage II upsampler's)
+    def check_embedding(self, emb:torch.Tensor):
+        "Text prompts as embeddings: token rows (N, L, D), D the text width (384 for MiniLM)."
+        D = self.unet.config.text_dim
+        if emb.ndim != 3 or emb.shape[-1] != D:
+            raise ValueError(f"The prompt embedding has shape {tuple(emb.shape)}, but {self.name!r} takes token "
+                             f"embeddings (N, L, {D}): make them with `den.encode(prompts)`.")
     @torch.no_grad()
     def predict(self, x_t, t, cond) -> Prediction:
         tt = _timestep_tensor(t, len(x_t), self.device)
@@ -424,6 +439,7 @@ def load_pretrained(name:str="mnist-class-ddpm", # a bundled model name, a `save
                     device=None,                 # where to put the model (default: the CPU; IF: CUDA)
                    ) -> Denoiser:
     "A ready `Denoiser`: a bundled model by name (offline), a local `CourseUNet` folder, or DeepFloyd IF from the Hub."
+    device = check_device(device)                                        # one that exists here, before any loading
     for prefix, loader in LOADERS.items():                               # families that register their own loader
         if str(name).startswith(prefix): return loader(name, device=device)
     if str(name).startswith("DeepFloyd/"):

@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 # %% ../nbs/13_sampling.ipynb #358d9708
 from .denoisers import Denoiser, Prediction, as_denoiser
 from .checks import check_count, check_guidance, check_images, check_interval, check_number, check_steps
-from .checks import check_timestep, check_timesteps, check_variance
+from .checks import check_noisy, check_timestep, check_timesteps, check_variance
 from .upsampler import UpsamplerDenoiser, load_upsampler
 
 # %% ../nbs/13_sampling.ipynb #21095992
@@ -108,7 +108,7 @@ def predict_x0(x_t, eps, abar_t) -> torch.Tensor:
 def one_step_denoise(den:Denoiser, x_t, t:int, prompt="", guidance:float=1.0) -> torch.Tensor:
     "Estimate $x_0$ from `x_t` in a single model call (with classifier-free guidance when `guidance` != 1)."
     den = require_diffusion(den, "one_step_denoise")
-    x_t, t = check_images(x_t, den.image_shape, "x_t", value_range=None), check_timestep(t, den.T)
+    x_t, t = check_noisy(x_t, den.image_shape, "x_t"), check_timestep(t, den.T)
     cond, unc, guidance = den.condition(prompt, len(x_t)), den.condition("", len(x_t)), resolve_guidance(den, guidance)
     pred = cfg_estimate(den, x_t, t, cond, unc, guidance) if guidance != 1 else den.predict(x_t, t, cond)
     return predict_x0(x_t, pred.eps, den.alphas_cumprod.to(x_t.device)[t])
@@ -254,7 +254,7 @@ def iterative_denoise(den:Denoiser, x_t, prompt="", i_start:int=0, guidance:floa
     den = require_diffusion(den, "iterative_denoise")
     timesteps, sampler = resolve_timesteps(den, timesteps), check_sampler(den, sampler)
     interval, guidance = resolve_interval(den, guidance_interval, guidance), resolve_guidance(den, guidance)
-    x_t, i_start = check_images(x_t, den.image_shape, "x_t", value_range=None), check_start(i_start, timesteps)
+    x_t, i_start = check_noisy(x_t, den.image_shape, "x_t"), check_start(i_start, timesteps)
     n = len(x_t)
     cond, unc = den.condition(prompt, n), den.condition(uncond, n)
     estimate = guided_estimate(den, cond, unc, guidance, interval)   # guided where σ_lo < σ(t) ≤ σ_hi
@@ -279,7 +279,7 @@ def flow_sample(den:Denoiser, x, prompt="", guidance:float=1.0, steps:int=300, s
     den = require_flow(den, "flow_sample")
     interval, guidance = resolve_interval(den, guidance_interval, guidance), resolve_guidance(den, guidance)
     sampler, steps = check_sampler(den, sampler), check_steps(steps, MAX_FLOW_STEPS) or den.steps
-    x, n = check_images(x, den.image_shape, "x", value_range=None), len(x)
+    x, n = check_noisy(x, den.image_shape, "x"), len(x)
     cond, unc = den.condition(prompt, n), den.condition(uncond, n)
     estimate = guided_estimate(den, cond, unc, guidance, interval)
     v = lambda x, t: estimate(x, t).velocity
@@ -317,6 +317,8 @@ def sample(model,                 # a Denoiser, a bundled model name, a CourseUN
     interval = resolve_interval(den, guidance_interval, guidance)       # the model's own only with its own γ
     variance = resolve_variance(den, variance, guidance, sampler)        # the same
     guidance, sampler, flow = resolve_guidance(den, guidance), check_sampler(den, sampler), den.prediction == "velocity"
+    if flow and threshold is not None: raise ValueError(f"threshold={threshold!r}: {den.name!r} is a flow-matching "
+                                                        "model, which has no x̂0 to threshold; drop `threshold`.")
     if flow: ts = check_steps(steps, MAX_FLOW_STEPS) or den.steps      # flow: a number of Euler/Heun steps
     else: ts = resolve_timesteps(den, steps=steps)
     x = torch.cat([_sample_batch(den, prompts[i:i + batch_size], guidance, sampler, ts, seed + i, threshold,
