@@ -4,6 +4,8 @@ __version__ = "0.1.0"
 # order, exactly as if each line ran here: so `diffusion-course --help` answers without importing torch.
 _STAR_IMPORTS = """
 from .checks import *
+from .files import *
+from .machine import *
 from .data import *
 from .emoji import *
 from .text import *

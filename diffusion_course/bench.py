@@ -22,7 +22,7 @@ from torchvision.transforms import ToTensor
 import matplotlib.pyplot as plt
 
 # %% ../nbs/91_bench.ipynb #94de5f60
-from .checks import native_bf16
+from .machine import native_bf16
 from .data import dataset, load_tensors
 from .denoisers import Prediction, as_denoiser
 from .metrics import count_calls, evaluate_class_model

@@ -96,7 +96,7 @@ def _train_judge(args):
 
 def _can_write(folder) -> Path:
     "`folder` if a file can be made in it (or in the nearest folder above it that exists): tried, not assumed."
-    from diffusion_course.checks import check_writable_folder
+    from diffusion_course.files import check_writable_folder
     return check_writable_folder(folder)
 
 def _check_sampling(args):
@@ -152,7 +152,8 @@ def _eval_class(den, args) -> dict:
 
 def cmd_sample(args):
     "Sample `--n` images per prompt: a labelled grid (.png, .jpg, …) or the tensor (.pt, .npy)."
-    from diffusion_course.checks import check_count, check_output_file
+    from diffusion_course.checks import check_count
+    from diffusion_course.files import check_output_file
     from diffusion_course.sampling import sample
     from diffusion_course.tour import save_samples
     out = check_output_file(args.out, SAMPLE_SUFFIXES)                  # before the sampling, not after it
@@ -170,7 +171,8 @@ def cmd_sample(args):
 
 def _check_eval(args):
     "The flags only `eval` has, checked before a model is loaded; returns the JSON path (or None)."
-    from diffusion_course.checks import MAX_IMAGES, check_guidance, check_number, check_output_file
+    from diffusion_course.checks import MAX_IMAGES, check_guidance, check_number
+    from diffusion_course.files import check_output_file
     check_number("--n-per-class", args.n_per_class, 2, MAX_IMAGES // 10, integer=True,
                  hint=f"At least 2 (the diversity compares pairs); 10 classes x --n-per-class images must stay within "
                       f"{MAX_IMAGES} per run.")
@@ -179,7 +181,8 @@ def _check_eval(args):
 
 def cmd_eval(args):
     "Measure a model's samples: accuracy, FID vs its floor, diversity (class models); prompt fidelity (emoji-t2i)."
-    from diffusion_course.checks import atomic_path, interval_json
+    from diffusion_course.checks import interval_json
+    from diffusion_course.files import atomic_path
     from diffusion_course.denoisers import TextDenoiser, as_denoiser
     from diffusion_course.sampling import interval_words, resolve_guidance, resolve_variance
     out = _check_eval(args); _check_sampling(args)
@@ -220,7 +223,7 @@ def _bench_machine() -> str:
 
 def _save_record(out, args, **record):
     "Write a bench record (the command, the machine, the date and the numbers) to `out` atomically."
-    from diffusion_course.checks import atomic_path
+    from diffusion_course.files import atomic_path
     command = f"diffusion-course bench {args.what}" + (" --quick" if args.quick else "")
     command += "".join(f" --{k.replace('_', '-')} {v}" for k, v in _twins_overrides(args).items())
     record = dict(command=command, machine=_bench_machine(), date=time.strftime("%Y-%m-%d"), **record)
@@ -256,7 +259,7 @@ def _bench_twins(args, out):
 def cmd_bench(args):
     "Time training and sampling variants side by side and print them as ratios."
     from diffusion_course.bench import FP32_VARIANTS, bench_cfg, bench_sample, bench_train, format_rows, train_variants
-    from diffusion_course.checks import check_output_file
+    from diffusion_course.files import check_output_file
     from diffusion_course.denoisers import as_denoiser
     if args.json and args.what not in ("twins", "train"):
         raise ValueError(f"--json: only `bench train` and `bench twins` write a record, not `bench {args.what}`.")

@@ -23,7 +23,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 # %% ../nbs/12_denoisers.ipynb #f9a3891f
-from .checks import atomic_path, atomic_write_text, check_guidance, check_interval, interval_json
+from .checks import check_guidance, check_interval, interval_json
+from .files import atomic_path, atomic_write_text
 from .checks import check_device, check_variance
 from .data import CLASS_NAMES
 from .schedules import NoiseSchedule

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 # %% ../nbs/02_emoji.ipynb #526b00eb
-from .checks import atomic_path
+from .files import atomic_path
 from .data import cache_dir
 
 # %% ../nbs/02_emoji.ipynb #ae5d2ae0

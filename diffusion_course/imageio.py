@@ -22,7 +22,8 @@ from PIL import Image
 from torchvision.utils import make_grid
 
 # %% ../nbs/01_imageio.ipynb #49d87945
-from .checks import MAX_SIDE, atomic_path, check_number
+from .checks import MAX_SIDE, check_number
+from .files import atomic_path
 
 # %% ../nbs/01_imageio.ipynb #1dfcdd55
 def sample_photo() -> Path:

@@ -25,7 +25,8 @@ from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 # %% ../nbs/06_learner.ipynb #5dde1d75
-from .checks import atomic_path, atomic_write_text, native_bf16
+from .files import atomic_path, atomic_write_text
+from .machine import native_bf16
 from .imageio import save_grid
 
 # %% ../nbs/06_learner.ipynb #a97dc533

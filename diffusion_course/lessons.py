@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 # %% ../nbs/09_lessons.ipynb #a13ec02e
-from .checks import atomic_path
+from .files import atomic_path
 from .data import cache_dir
 from .denoisers import available_models, load_pretrained
 

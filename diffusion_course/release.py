@@ -23,7 +23,9 @@ from diffusers.models.modeling_utils import ModelMixin
 from torchvision.utils import save_image
 
 # %% ../nbs/26_release.ipynb #8297adbd
-from .checks import MAX_IMAGES, atomic_path, check_number, cpu_name, native_bf16
+from .checks import MAX_IMAGES, check_number
+from .files import atomic_path
+from .machine import cpu_name, native_bf16
 from .data import CLASS_NAMES, load_tensors, to_signed
 from .denoisers import as_denoiser, pretrained_dir
 from .learner import Batches, Recipe, epoch_batches, fit

@@ -24,7 +24,8 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 
 # %% ../nbs/28_t2i_eval.ipynb #c0c162bb
-from .checks import atomic_path, check_number
+from .checks import check_number
+from .files import atomic_path
 from .deepfloyd import COURSE_PROMPTS
 from .denoisers import as_denoiser, pretrained_dir, save_default_guidance, save_prompt_embeds
 from .learner import Batches, Recipe, epoch_batches, fit
