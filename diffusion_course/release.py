@@ -51,6 +51,7 @@ class ClassifierConfig:
     batch_size: int = 128
     lr: float = 1e-3
     n_train: int = 0                  # 0 = the whole training split
+    n_test: int = 0                   # 0 = the whole test split (for the per-epoch test loss)
     seed: int = 0
     ema_decay: float = 0.0
     keep_checkpoints: int = 1
@@ -62,13 +63,14 @@ class ClassifierRecipe(Recipe):
         if cfg.dataset not in CLASS_NAMES:
             raise ValueError(f"dataset={cfg.dataset!r}: choose one of {list(CLASS_NAMES)}.")
         for name in ("epochs", "batch_size"): check_number(name, getattr(cfg, name), 1, integer=True)
-        check_number("n_train", cfg.n_train, 0, integer=True, hint="0 = the whole split.")
+        for name in ("n_train", "n_test"): check_number(name, getattr(cfg, name), 0, integer=True,
+                                                        hint="0 = the whole split.")
         return cfg
     def load(self, world:int):
         x, y = load_tensors(self.cfg.dataset, train=True)
         self.x, self.y = (x[:self.cfg.n_train], y[:self.cfg.n_train]) if self.cfg.n_train else (x, y)
-        xt, self.y_test = load_tensors(self.cfg.dataset, train=False)
-        self.x_test = to_signed(xt)
+        xt, yt = load_tensors(self.cfg.dataset, train=False)
+        self.x_test, self.y_test = to_signed(xt[:self.cfg.n_test or None]), yt[:self.cfg.n_test or None]
     def model(self): return DigitClassifier(dataset=self.cfg.dataset)
     def batches(self, epoch:int, rank:int, world:int):
         idx = epoch_batches(len(self.x), self.cfg.batch_size, epoch, self.cfg.seed, rank, world)
@@ -83,7 +85,7 @@ class ClassifierRecipe(Recipe):
 
 def train_classifier(dataset="mnist", epochs=2, batch_size=128, lr=1e-3, n_train=0, seed=0):
     "Train `DigitClassifier` on the real training split; returns (model, test accuracy)."
-    recipe = ClassifierRecipe(ClassifierConfig(dataset, epochs, batch_size, lr, n_train, seed))
+    recipe = ClassifierRecipe(ClassifierConfig(dataset, epochs, batch_size, lr, n_train=n_train, seed=seed))
     model, _ = fit(recipe, progress=False)
     return model, accuracy(model, recipe.x_test, recipe.y_test)
 

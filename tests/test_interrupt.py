@@ -43,7 +43,7 @@ def recipe():
                                  warmup_steps=2), cache=out)
     if which == "classifier":
         from diffusion_course.release import ClassifierConfig, ClassifierRecipe
-        return ClassifierRecipe(ClassifierConfig(epochs=3, n_train=512, batch_size=64))
+        return ClassifierRecipe(ClassifierConfig(epochs=3, n_train=512, n_test=256, batch_size=64))
     if which == "judge":
         from diffusion_course.emoji import load_emoji
         from diffusion_course.t2i_eval import JudgeConfig, JudgeRecipe
