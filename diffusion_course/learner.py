@@ -24,7 +24,7 @@ from accelerate.state import AcceleratorState
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
-# %% ../nbs/06_learner.ipynb #5dde1d75
+# %% ../nbs/06_learner.ipynb #29d9acc7
 from .files import atomic_path, atomic_write_text
 from .machine import native_bf16
 from .imageio import save_grid
@@ -135,6 +135,9 @@ def restore(learn:Learner, ck):
     cls = type(learn.net)
     learn.net.load_state_dict(cls.from_pretrained(Path(ck) / "model").state_dict())
     state = torch.load(Path(ck) / "state.pt", weights_only=False, map_location="cpu")  # the optimiser moves it
+    if state.get("optimizer") is None:
+        raise ValueError(f"{ck} is a weights-only checkpoint (its optimiser state was not kept), so it cannot be "
+                         f"resumed exactly: start a new run from its weights with init= (--init {ck}).")
     learn.opt.load_state_dict(state["optimizer"]); learn.history, learn.start = state["history"], state["epoch"]
     if learn.ema is not None:
         learn.ema.module.load_state_dict(cls.from_pretrained(Path(ck) / "ema").state_dict())
