@@ -6,8 +6,9 @@
 __all__ = ['EVAL_CONCEPTS', 'PARAPHRASES', 'JUDGE_HELD_OUT', 'JUDGE_PRESETS', 'name_prompts', 'check_paraphrases', 'ConceptJudge',
            'augment', 'judge_split', 'one_cycle_lr', 'JudgeConfig', 'JudgeRecipe', 'all_concepts', 'train_judge',
            'classify', 'topk', 'reads_as', 'prompt_fidelity', 'fidelity_curve', 'best_guidance', 'load_judge',
-           'mean_pairwise_distance', 'shipped_prompts', 'publish_t2i', 'real_reference', 'diversity', 'style_diversity',
-           'publish_judge', 'psnr', 'detail_ratio', 'upsampler_report', 'publish_upsampler']
+           'mean_pairwise_distance', 'shipped_prompts', 'write_model_files', 'publish_t2i', 'real_reference',
+           'diversity', 'style_diversity', 'publish_judge', 'psnr', 'detail_ratio', 'upsampler_report',
+           'publish_upsampler']
 
 # %% ../nbs/28_t2i_eval.ipynb #5f4570a0
 import json
@@ -326,18 +327,23 @@ unconditional prompt), squared-cosine schedule with T={cfg['T']}, {pred}-predict
 """
 
 # %% ../nbs/28_t2i_eval.ipynb #34847e07
+def write_model_files(folder, weights, hist:dict, cfg:dict):
+    "What every published text model folder holds: the weights, the shipped prompts' table, credits, history, recipe."
+    folder, weights = Path(folder), Path(weights)
+    for f in ("config.json", "diffusion_pytorch_model.safetensors"): shutil.copy(weights / f, folder / f)
+    prompts = shipped_prompts()
+    save_prompt_embeds(dict(zip(prompts, MiniLMEncoder(cfg["text_len"])(prompts))), folder / "prompts.safetensors")
+    (folder / "CREDITS.md").write_text(emoji_credits())
+    (folder / "history.json").write_text(json.dumps({k: [round(v, 5) for v in vs] for k, vs in hist.items()}))
+    (folder / "train_config.json").write_text(json.dumps(cfg, indent=1))
+
 def publish_t2i(run, command:str, dest=None, judge=None, name:str="emoji-t2i", n:int=2, diversity_concepts:int=20,
                 data=None, gammas=(1, 2, 3, 5, 7)):
     "Copy training `run` into the package as `name`, with prompt table, credits, history, samples and a measured card."
     run = Path(run); dest = Path(dest or pretrained_dir()) / name
     weights, hist, cfg = _t2i_weights(run)
     with atomic_path(dest, folder=True) as tmp:                  # the old model stays until the new one is complete
-        for f in ("config.json", "diffusion_pytorch_model.safetensors"): shutil.copy(weights / f, tmp / f)
-        prompts = shipped_prompts()
-        save_prompt_embeds(dict(zip(prompts, MiniLMEncoder(cfg["text_len"])(prompts))), tmp / "prompts.safetensors")
-        (tmp / "CREDITS.md").write_text(emoji_credits())
-        (tmp / "history.json").write_text(json.dumps({k: [round(v, 5) for v in vs] for k, vs in hist.items()}))
-        (tmp / "train_config.json").write_text(json.dumps(cfg, indent=1))
+        write_model_files(tmp, weights, hist, cfg)
         judge, data = judge or load_judge(), data or load_emoji(32)
         check_paraphrases(data, recipe=cfg.get("captions", "names"))             # paraphrases must be unseen
         curve = fidelity_curve(str(tmp), judge, name_prompts(), gammas, n)       # the default γ: measured, then saved
@@ -493,12 +499,7 @@ def publish_upsampler(run, command:str, dest=None, name:str="emoji-t2i-sr", stag
     run = Path(run); dest = Path(dest or pretrained_dir()) / name
     weights, hist, cfg = _t2i_weights(run)
     with atomic_path(dest, folder=True) as tmp:                  # the old model stays until the new one is complete
-        for f in ("config.json", "diffusion_pytorch_model.safetensors"): shutil.copy(weights / f, tmp / f)
-        prompts = shipped_prompts()
-        save_prompt_embeds(dict(zip(prompts, MiniLMEncoder(cfg["text_len"])(prompts))), tmp / "prompts.safetensors")
-        (tmp / "CREDITS.md").write_text(emoji_credits())
-        (tmp / "history.json").write_text(json.dumps({k: [round(v, 5) for v in vs] for k, vs in hist.items()}))
-        (tmp / "train_config.json").write_text(json.dumps(cfg, indent=1))
+        write_model_files(tmp, weights, hist, cfg)
         judge, data = judge or load_judge(), data or load_emoji(64)
         rep = upsampler_report(str(tmp), stage1, judge, data)
         (tmp / "report.json").write_text(json.dumps(rep, indent=1))
