@@ -4,16 +4,19 @@
 
 # %% auto #0
 __all__ = ['ANAGRAM_CASES', 'HYBRID_CASES', 'IMG2IMG_CASES', 'INPAINT_CASES', 'I_STARTS', 'SEEDS', 'TOP_K', 'at_size', 'ranks',
-           'reads', 'layout_correlation', 'case_input', 'prompt_of', 'anagram_case', 'hybrid_case', 'hybrid_reads',
-           'img2img_case', 'inpaint_case', 'hybrid_ceiling', 'judge_features', 'realism', 'case_concepts',
-           'showpiece_table', 'showpiece_summary', 'format_showpieces']
+           'reads', 'layout_correlation', 'case_input', 'prompt_of', 'baseline_samples', 'anagram_case', 'hybrid_case',
+           'hybrid_reads', 'layout_bar', 'img2img_case', 'inpaint_case', 'hybrid_ceiling', 'judge_features', 'realism',
+           'case_concepts', 'showpiece_table', 'showpiece_summary', 'format_showpieces', 'show_case_grid', 'marks']
 
 # %% ../nbs/28a_showpieces.ipynb #0c57e4df
+from functools import partial
+
+import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
 # %% ../nbs/28a_showpieces.ipynb #ba50f9de
-from .edits import PICTURES, draw_shapes, inpaint, rect_mask, sdedit
+from .edits import PICTURES, draw_shapes, inpaint, rect_mask, sdedit, zoom_inpaint
 from .emoji import load_emoji, phrase, with_article
 from .hybrids import highpass, hybrid_image, lowpass
 from .imageio import load_image, load_photo
@@ -88,22 +91,30 @@ def case_input(kind:str, name:str, size:int=32) -> torch.Tensor:
 # %% ../nbs/28a_showpieces.ipynb #e5306362
 def prompt_of(concept:str) -> str: return with_article(phrase(concept))
 
-def anagram_case(den, judge, a:str, b:str, view:str, seeds:int=SEEDS, upsample=None) -> dict:
+def baseline_samples(den, concept:str, seeds:int, upsample=None, guidance=None, steps=None, **_) -> torch.Tensor:
+    "Ordinary samples of `concept`'s prompt (seeds 0..`seeds`-1) in [-1, 1], at the case's guidance and steps."
+    return sample(den, [prompt_of(concept)] * seeds, seed=0, guidance=guidance, steps=steps, upsample=upsample) * 2 - 1
+
+def anagram_case(den, judge, a:str, b:str, view:str, seeds:int=SEEDS, upsample=None, **settings) -> dict:
     "A visual anagram of `a` (as it is) and `b` (through `view`): success and baseline rates, and the images."
     v = as_view(view)
-    x = visual_anagram(den, [prompt_of(a), prompt_of(b)], ["identity", v], n=seeds, seed=0, upsample=upsample)
-    base = sample(den, [prompt_of(a)] * seeds, seed=0, upsample=upsample) * 2 - 1
+    x = visual_anagram(den, [prompt_of(a), prompt_of(b)], ["identity", v], n=seeds, seed=0, upsample=upsample,
+                       **settings)
+    base = baseline_samples(den, a, seeds, upsample, **settings)
     both = lambda z: reads(judge, z, a, b) & reads(judge, v(z), b, a)
-    return dict(case=f"{a} / {b} ({view})", success=both(x).float().mean().item(),
-                baseline=both(base).float().mean().item(), images=x)
+    ok = both(x)
+    return dict(case=f"{a} / {b} ({view})", success=ok.float().mean().item(),
+                baseline=both(base).float().mean().item(), ok=ok.tolist(), images=x)
 
-def hybrid_case(den, judge, low:str, high:str, seeds:int=SEEDS, far_sigma:float=2.0, upsample=None) -> dict:
+def hybrid_case(den, judge, low:str, high:str, seeds:int=SEEDS, far_sigma:float=2.0, upsample=None,
+                **settings) -> dict:
     "A hybrid of `low` (from afar) and `high` (up close): success and baseline rates, and the images."
-    x = hybrid_image(den, prompt_of(low), prompt_of(high), n=seeds, seed=0, upsample=upsample)
-    base = sample(den, [prompt_of(low)] * seeds, seed=0, upsample=upsample) * 2 - 1
+    x = hybrid_image(den, prompt_of(low), prompt_of(high), n=seeds, seed=0, upsample=upsample, **settings)
+    base = baseline_samples(den, low, seeds, upsample, **settings)
     both = lambda z: hybrid_reads(judge, z, low, high, far_sigma)
-    return dict(case=f"{low} / {high}", success=both(x).float().mean().item(),
-                baseline=both(base).float().mean().item(), images=x)
+    ok = both(x)
+    return dict(case=f"{low} / {high}", success=ok.float().mean().item(),
+                baseline=both(base).float().mean().item(), ok=ok.tolist(), images=x)
 
 def hybrid_reads(judge, x:torch.Tensor, low:str, high:str, far_sigma:float=2.0, size:int=32) -> torch.Tensor:
     "Per image: blurred by `far_sigma` px (at the judge's size) it reads `low`; as it is, `high`."
@@ -111,32 +122,45 @@ def hybrid_reads(judge, x:torch.Tensor, low:str, high:str, far_sigma:float=2.0, 
     return reads(judge, lowpass(x, far_sigma), low, high) & reads(judge, x, high, low)
 
 # %% ../nbs/28a_showpieces.ipynb #7ffcc5f9
+def layout_bar(x0:torch.Tensor, concept:str, data, min_corr:float=0.5) -> float:
+    "How close to `x0`'s layout an edit must come: `min_corr`, or more if a real drawing of `concept` comes closer."
+    art = [i for i, n in enumerate(data.names) if n == concept]
+    if not art: return min_corr
+    real = data.images[art].float() / 127.5 - 1
+    return max(min_corr, layout_correlation(real, at_size(x0[:1], real.shape[-1])).max().item())
+
 def img2img_case(den, judge, kind:str, name:str, concept:str, seeds:int=SEEDS, i_starts=I_STARTS,
-                 upsample=None, min_corr:float=0.5) -> dict:
+                 upsample=None, min_corr:float=0.5, data=None, **settings) -> dict:
     "Image-to-image of an input towards `concept`: a success reads it and keeps the layout at some `i_start`."
     size = den.image_shape[-1]
     x0 = case_input(kind, name, size).expand(seeds, -1, -1, -1)
+    bar = layout_bar(x0, concept, load_emoji(32) if data is None else data, min_corr)
+    kept = lambda z: reads(judge, z, concept) & (layout_correlation(z, x0[:1]) >= bar)
     ok, shown = torch.zeros(seeds, dtype=torch.bool), []
-    for i in [i for i in i_starts if i < len(den.timesteps())]:                      # those the schedule has
-        x = sdedit(den, x0, prompt_of(concept), i_start=i, seed=0, upsample=upsample)
-        ok |= reads(judge, x, concept) & (layout_correlation(x, x0[:1]) >= min_corr)
+    n_steps = len(settings.get("timesteps") or den.timesteps())
+    for i in [i for i in i_starts if i < n_steps]:                                   # those the schedule has
+        x = sdedit(den, x0, prompt_of(concept), i_start=i, seed=0, upsample=upsample, **settings)
+        ok |= kept(x)
         shown.append(x)
-    base = sample(den, [prompt_of(concept)] * seeds, seed=0, upsample=upsample) * 2 - 1
-    base_ok = reads(judge, base, concept) & (layout_correlation(base, x0[:1]) >= min_corr)
+    base = baseline_samples(den, concept, seeds, upsample, **settings)
     return dict(case=f"{kind} {name} -> {concept}", success=ok.float().mean().item(),
-                baseline=base_ok.float().mean().item(), images=torch.stack(shown))
+                baseline=kept(base).float().mean().item(), layout_bar=bar, ok=ok.tolist(),
+                images=torch.stack(shown))
 
-def inpaint_case(den, judge, kind:str, name:str, hole:tuple, concept:str, seeds:int=SEEDS, upsample=None) -> dict:
+def inpaint_case(den, judge, kind:str, name:str, hole:tuple, concept:str, seeds:int=SEEDS, upsample=None,
+                 zoom:float|None=0.125,  # inpaint at the hole's scale (`zoom_inpaint`) with this margin; None: `inpaint`
+                 **settings) -> dict:
     "Inpainting a hole of an input with `concept`: a success reads the hole as it and leaves the rest unchanged."
     size = den.image_shape[-1] * (2 if upsample not in (None, False) else 1)
     x0, mask = case_input(kind, name, size).expand(seeds, -1, -1, -1), rect_mask(size, *hole)
-    x = inpaint(den, x0, mask, prompt_of(concept), seed=0, upsample=upsample)
+    fill = inpaint if zoom is None else partial(zoom_inpaint, margin=zoom)
+    x = fill(den, x0, mask, prompt_of(concept), seed=0, upsample=upsample, **settings)
     rows, cols = mask[0, 0].any(1).nonzero().squeeze(1), mask[0, 0].any(0).nonzero().squeeze(1)
     crop = lambda z: z[:, :, rows.min():rows.max() + 1, cols.min():cols.max() + 1]
     kept = ((x - x0).abs() * (1 - mask)).flatten(1).amax(1) < 1e-4
     ok = reads(judge, crop(x), concept) & kept
     return dict(case=f"{kind} {name} + {concept}", success=ok.float().mean().item(),
-                baseline=reads(judge, crop(x0), concept).float().mean().item(), images=x)
+                baseline=reads(judge, crop(x0), concept).float().mean().item(), ok=ok.tolist(), images=x)
 
 # %% ../nbs/28a_showpieces.ipynb #32d6d637
 def hybrid_ceiling(judge, data, cases=HYBRID_CASES, sigmas=(1.0, 2.0, 3.0), size:int=32) -> dict:
@@ -175,22 +199,21 @@ def case_concepts(kind:str, case:tuple) -> list:
     "The concept names a case of showpiece `kind` is read by."
     return {"anagram": case[:2], "hybrid": case[:2], "img2img": case[2:], "inpaint": case[3:]}[kind]
 
-def showpiece_table(den, judge, seeds:int=SEEDS, upsample=None, cases=None) -> list:
+def showpiece_table(den, judge, seeds:int=SEEDS, upsample=None, cases=None, settings=None) -> list:
     "Every case of the four showpieces (or `cases` = {'anagram': [...], ...}): one row each (images dropped)."
+    settings = settings or {}                   # per showpiece, keywords for its function: {'hybrid': {'sigma': 2}}
     if cases is None: cases = dict(anagram=ANAGRAM_CASES, hybrid=HYBRID_CASES, img2img=IMG2IMG_CASES,
                                    inpaint=INPAINT_CASES)
     unknown = sorted({c for k, cs in cases.items() for case in cs for c in case_concepts(k, case)}
                      - set(judge.config.concepts))
     if unknown: raise ValueError(f"The judge knows no concept {unknown}: use a judge over every concept "
                                  "(load_judge('emoji-judge-all')) or cases of concepts it knows.")
-    run = dict(anagram=lambda c: anagram_case(den, judge, *c, seeds=seeds, upsample=upsample),
-               hybrid=lambda c: hybrid_case(den, judge, *c, seeds=seeds, upsample=upsample),
-               img2img=lambda c: img2img_case(den, judge, *c, seeds=seeds, upsample=upsample),
-               inpaint=lambda c: inpaint_case(den, judge, *c, seeds=seeds, upsample=upsample))
+    run = dict(anagram=anagram_case, hybrid=hybrid_case, img2img=img2img_case, inpaint=inpaint_case)
     rows = []
     for kind, cs in cases.items():
         for c in cs:
-            r = run[kind](c); r.pop("images")
+            r = run[kind](den, judge, *c, seeds=seeds, upsample=upsample, **settings.get(kind, {}))
+            r.pop("images")
             rows.append(dict(showpiece=kind, **r))
     return rows
 
@@ -210,3 +233,20 @@ def format_showpieces(rows:list) -> str:
     lines += [f"| **{k}** | mean of {v['cases']} cases | **{v['success']:.0%}** | {v['baseline']:.0%} |"
               for k, v in showpiece_summary(rows).items()]
     return "\n".join(lines)
+
+# %% ../nbs/28a_showpieces.ipynb #a03fc8d7
+def show_case_grid(rows:list, labels:list, titles:list|None=None, size:float=1.15):
+    "Rows of images in [-1, 1] (a list of (K, C, H, W)), `labels` left of the rows, `titles[r][k]` over each image."
+    R, K = len(rows), max(len(r) for r in rows)
+    fig, axs = plt.subplots(R, K, figsize=(size * K + 1.7, size * R + 0.25 * R), squeeze=False)
+    for r, row in enumerate(rows):
+        for k, ax in enumerate(axs[r]):
+            ax.axis("off")
+            if k >= len(row): continue
+            ax.imshow(((row[k].float() + 1) / 2).clamp(0, 1).permute(1, 2, 0).cpu().numpy(), interpolation="nearest")
+            if titles is not None: ax.set_title(titles[r][k], fontsize=8)
+        axs[r, 0].text(-0.08, 0.5, labels[r], transform=axs[r, 0].transAxes, ha="right", va="center", fontsize=8)
+    fig.tight_layout()
+    plt.show()
+
+def marks(ok:list) -> list: return ["✓" if o else "✗" for o in ok]

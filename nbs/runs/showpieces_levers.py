@@ -20,12 +20,20 @@ from diffusion_course.t2i_eval import load_judge
 
 CASES = dict(anagram=ANAGRAM_CASES, hybrid=HYBRID_CASES, img2img=IMG2IMG_CASES, inpaint=INPAINT_CASES)
 VARIANTS = dict(  # name -> keywords of the showpiece's function; "defaults" = the shipped ones
-    anagram={"defaults": {}, "guidance 7.5": dict(guidance=7.5), "guidance 10": dict(guidance=10.0),
+    anagram={"defaults": {}, "guidance 3": dict(guidance=3.0), "guidance 7.5": dict(guidance=7.5),
+             "guidance 10": dict(guidance=10.0), "DDIM sampler": dict(sampler="ddim"),
              "100 steps": dict(steps=100), "guidance 10, 100 steps": dict(guidance=10.0, steps=100)},
-    hybrid={"defaults": {}, "sigma 1.5": dict(sigma=1.5), "sigma 2": dict(sigma=2.0),
+    hybrid={"defaults": {}, "sigma 0.75": dict(sigma=0.75), "sigma 1.5": dict(sigma=1.5), "sigma 2": dict(sigma=2.0),
+            "guidance 3": dict(guidance=3.0), "100 steps": dict(steps=100),
             "guidance 10": dict(guidance=10.0), "sigma 2, guidance 10": dict(sigma=2.0, guidance=10.0)},
-    img2img={"defaults": {}, "guidance 7.5": dict(guidance=7.5), "guidance 10": dict(guidance=10.0)},
-    inpaint={"defaults": {}, "guidance 10": dict(guidance=10.0)},
+    img2img={"defaults": {}, "guidance 3": dict(guidance=3.0), "guidance 7.5": dict(guidance=7.5),
+             "guidance 10": dict(guidance=10.0)},
+    inpaint={"RePaint on the whole image": dict(zoom=None), "whole image, guidance 10": dict(zoom=None, guidance=10.0),
+             "whole image, resample 3": dict(zoom=None, resample=3), "whole image, resample 5": dict(zoom=None, resample=5),
+             "whole image, resample 10": dict(zoom=None, resample=10), "zoom 0": dict(zoom=0.0),
+             "zoom 0.125 (the default)": {}, "zoom 0.25": dict(zoom=0.25), "zoom 0.5": dict(zoom=0.5),
+             "zoom 0.25, guidance 10": dict(zoom=0.25, guidance=10.0), "zoom 0.25, resample 3": dict(zoom=0.25, resample=3),
+             "zoom 0.25, guidance 3": dict(zoom=0.25, guidance=3.0)},
 )
 
 
