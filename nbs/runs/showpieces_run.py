@@ -9,6 +9,7 @@ stage II. Run from `nbs/` (records land in `runs/`):
 2. `showpiece_table` at the shipped defaults, 4 seeds a case: stage I alone, then with stage II when `emoji-t2i-sr`
    is bundled; the ideal-hybrid ceiling at three blurs; realism (judge-feature Fréchet distance against the floor
    between two real art sets). Each result is written to `runs/showpieces/*.json` as soon as it exists.
+3. Each table into its model's card (`card_showpieces`): stage I's into `emoji-t2i`, the cascade's into `emoji-t2i-sr`.
 """
 import json
 import subprocess
@@ -20,8 +21,8 @@ from diffusion_course.denoisers import load_pretrained, pretrained_dir
 from diffusion_course.emoji import load_emoji
 from diffusion_course.learner import fit
 from diffusion_course.release import machine_description
-from diffusion_course.showpieces import (ANAGRAM_CASES, HYBRID_CASES, IMG2IMG_CASES, INPAINT_CASES, case_concepts,
-                                         format_showpieces, hybrid_ceiling, realism, showpiece_summary,
+from diffusion_course.showpieces import (ANAGRAM_CASES, HYBRID_CASES, IMG2IMG_CASES, INPAINT_CASES, card_showpieces,
+                                         case_concepts, format_showpieces, hybrid_ceiling, realism, showpiece_summary,
                                          showpiece_table)
 from diffusion_course.t2i_eval import EVAL_CONCEPTS, JudgeConfig, JudgeRecipe, load_judge, publish_judge
 
@@ -72,6 +73,11 @@ def main(tiny: bool = False):
         write(out, dict(rows=rows, summary=showpiece_summary(rows), seeds=seeds, seconds=round(time.time() - t0),
                         realism=realism(den, judge, data, some, upsample=up), machine=machine_description()))
         print(format_showpieces(rows), flush=True)
+    if tiny: return
+    for name, model in (("stage1", "emoji-t2i"), ("cascade", "emoji-t2i-sr")):          # the tables into the cards
+        if (work / f"table-{name}.json").exists():
+            record = json.loads((work / f"table-{name}.json").read_text())
+            print(f"wrote {card_showpieces(pretrained_dir() / model, record, 'cd nbs && python runs/showpieces_run.py')}")
 
 
 if __name__ == "__main__":
