@@ -187,7 +187,7 @@ def hole_square(mask:torch.Tensor, margin:float=0.125) -> tuple:
 def zoom_inpaint(den:Denoiser, image, mask, prompt="",
                  margin:float=0.125,     # context around the hole, as a share of its side (chosen by measurement)
                  **kwargs):              # `inpaint`'s: guidance, seed, timesteps, sampler, upsample, resample
-    "Inpaint only the hole's neighbourhood: its square scaled to the model's size, inpainted, scaled back into the hole."
+    "Inpaint only the hole's neighbourhood: its square scaled to the model's size, inpainted, scaled back in."
     image = check_images(image, None)
     mask = check_mask(mask, image)
     margin = check_number("margin", margin, 0, 2, hint="0.125: an eighth of the hole's side of context on each side.")

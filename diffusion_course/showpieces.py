@@ -152,7 +152,7 @@ def img2img_case(den, judge, kind:str, name:str, concept:str, seeds:int=SEEDS, i
                 images=torch.stack(shown))
 
 def inpaint_case(den, judge, kind:str, name:str, hole:tuple, concept:str, seeds:int=SEEDS, upsample=None,
-                 zoom:float|None=0.125,  # inpaint at the hole's scale (`zoom_inpaint`) with this margin; None: `inpaint`
+                 zoom:float|None=0.125,  # inpaint at the hole's scale (`zoom_inpaint`), this margin; None: `inpaint`
                  **settings) -> dict:
     "Inpainting a hole of an input with `concept`: a success reads the hole as it and leaves the rest unchanged."
     size = den.image_shape[-1] * (2 if upsample not in (None, False) else 1)

@@ -39,3 +39,25 @@ def test_quarto_yml_is_one_file():
     assert (NBS / "_quarto.yml").is_symlink() and (NBS / "_quarto.yml").readlink().as_posix() == "../_quarto.yml", (
         "nbs/_quarto.yml must be a relative symlink: run `ln -sfn ../_quarto.yml nbs/_quarto.yml`")
     assert {"nbdev.yml", "sidebar.yml"} <= set(yaml.safe_load((ROOT / "_quarto.yml").read_text())["metadata-files"])
+
+
+def workflow(name):
+    return yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text(encoding="utf-8"))
+
+
+def test_ci_workflow_runs_the_readme_test_command():
+    steps = workflow("test.yaml")["jobs"]["test"]["steps"]
+    commands = [s.get("run", "") for s in steps]
+    assert any('pip install -e ".[dev]" && bash tests/run.sh' in c for c in commands), (
+        "The CI workflow must run the README's test command, `pip install -e \".[dev]\" && bash tests/run.sh`.")
+
+
+def test_docs_workflow_publishes_the_site():
+    steps = workflow("deploy.yaml")["jobs"]["deploy"]["steps"]
+    assert any(s.get("uses", "").startswith("answerdotai/workflows/quarto-ghp") for s in steps), (
+        "The docs workflow must render the site with nbdev's quarto-ghp action and publish it to GitHub Pages.")
+
+
+def test_every_page_links_to_its_notebook():
+    actions = yaml.safe_load((ROOT / "_quarto.yml").read_text(encoding="utf-8"))["website"]["repo-actions"]
+    assert "source" in actions, "_quarto.yml's website.repo-actions must include 'source' (a link to the notebook)."
