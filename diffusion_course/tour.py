@@ -16,6 +16,7 @@ import re
 import textwrap
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 # %% ../nbs/93_tour.ipynb #654aadc0
@@ -138,16 +139,22 @@ class PartA:
     judge: str|None = None   # what reads the results: 'mnist' (the bundled classifier) or 'emoji' (the concept judge)
     concepts: dict = field(default_factory=dict)   # prompt -> the judge's name for it, where they differ
     anagram_turns: int = 2   # the anagram's view, dc.Rotate(anagram_turns): 2 = upside down, 1 = a quarter turn
+    inpaint_hole: tuple = (0.5, 0, 0.5, 1)   # (top, left, height, width) as fractions; default: the bottom half
+    inpaint_zoom: float|None = None          # inpaint at the hole's scale (`dc.zoom_inpaint`) with this margin
+    inpaint_to: tuple|None = None            # the prompts for the real and the drawn input's hole (None: `edit_to`)
 
 PART_A = {
     "mnist-class-ddpm": PartA("mnist-class-ddpm", [str(d) for d in range(10)], "mnist:3", "drawn_7", ("8", "1"),
                               ("6", "9"), ("0", "1"), judge="mnist"),
     "emoji-t2i": PartA("emoji-t2i", ["a red apple", "an old man", "a photo of a dog", "a campfire", "a skull"],
-                       "photo:flower", "shapes:a red apple", ("a sun", "a red heart"), ("a red apple", "a red heart"),
-                       ("a sun", "an old man"), judge="emoji",
+                       "photo:flower", "shapes:a red apple", ("a sun", "a red heart"), ("a penguin", "an owl"),
+                       ("a cat face", "a tiger face"), judge="emoji",
                        concepts={"a red apple": "red-apple", "an old man": "old-man", "a photo of a dog": "dog-face",
-                                 "a campfire": "fire", "a skull": "skull", "a sun": "sun", "a red heart": "red-heart"},
-                       anagram_turns=1),
+                                 "a campfire": "fire", "a skull": "skull", "a sun": "sun", "a red heart": "red-heart",
+                                 "a penguin": "penguin", "an owl": "owl", "a cat face": "cat-face",
+                                 "a tiger face": "tiger-face", "a fire": "fire"},
+                       anagram_turns=2, inpaint_hole=(0.25, 0.25, 0.5, 0.5), inpaint_zoom=0.125,
+                       inpaint_to=("a red apple", "a fire")),
 }
 PART_A_MODEL = "emoji-t2i"   # the one setting that moves Part A onto another model, e.g. "mnist-class-ddpm"
 
@@ -162,7 +169,7 @@ class Tour:
         self.i_starts = [1, 2] if fast else [1, 3, 5, 7, 10, 20]   # SDEdit starts: small = more noise = bigger edit
         self.i_iter = 1 if fast else 10                           # iterative denoising starts at timesteps[i_iter]
         self.flow_steps = 2 if fast else 30                       # Euler steps of the flow-matching model
-        self.n = 1 if fast else 2                                 # anagrams and hybrids
+        self.n = 1 if fast else 4                                 # anagrams and hybrids (the table's 4 seeds)
         self.blur_grid = dict(kernel_sizes=(3, 5), sigmas=(1.0, 2.0)) if fast else {}   # best_blur's search
         self._models, self.results = {}, {}
 
@@ -433,28 +440,33 @@ def _inpaint_inputs(tour:Tour) -> tuple:
     "Images to inpaint and their prompts: three real test digits (a 2, a 5, a 7), or Part A's real and drawn inputs."
     if tour.a.judge != "mnist":
         ins = tour.inputs()
-        return torch.cat([ins["real"], ins["drawn"]]), list(tour.a.edit_to)
+        return torch.cat([ins["real"], ins["drawn"]]), list(tour.a.inpaint_to or tour.a.edit_to)
     x, y = test_images(tour.a.judge)
     pick = [4, 10, 14]                                                  # the first test 2, 5 and 7
     return dc.to_signed(x[pick]).to(tour.device), [tour.den.class_names[int(y[i])] for i in pick]
 
 def tour_inpaint(tour:Tour) -> Part:
-    "RePaint-style inpainting of the bottom half of real test images."
-    den, (images, prompts) = tour.den, _inpaint_inputs(tour)
-    mask = dc.rect_mask(den.image_shape[-1], 0.5, 0, 0.5, 1).to(tour.device)
-    out = dc.inpaint(den, images, mask, prompts, seed=tour.seed, timesteps=den.timesteps(tour.steps)).clamp(-1, 1)
+    "RePaint-style inpainting of a hole in real (and drawn) images; at the hole's scale where Part A says so."
+    den, (images, prompts), zoom = tour.den, _inpaint_inputs(tour), tour.a.inpaint_zoom
+    mask = dc.rect_mask(den.image_shape[-1], *tour.a.inpaint_hole).to(tour.device)
+    fill = dc.inpaint if zoom is None else partial(dc.zoom_inpaint, margin=zoom)
+    out = fill(den, images, mask, prompts, seed=tour.seed, timesteps=den.timesteps(tour.steps)).clamp(-1, 1)
     read = tour.read(out) or [""] * len(out)
     titles = [[f"prompt '{p}'" for p in prompts], [""] * len(out),
               ["inpainted" + (f": read {r}" if r else "") for r in read]]
     f = image_grid([list(images), list(images * (1 - mask)), list(out)], tour.path("inpaint.png"),
-                   f"Inpainting: the bottom half regenerated (γ = {den.guidance:g})",
-                   ["original", "kept (grey: masked)", "inpainted"], titles=titles)
+                   f"Inpainting: the grey hole regenerated (γ = {den.guidance:g})",
+                   ["original", "kept (grey: the hole)", "inpainted"], titles=titles)
     kept = float(((out - images) * (1 - mask)).abs().max())
-    text = ("Sampling from pure noise while, after every step, the pixels outside the mask are replaced by the original"
-            " noised to the same level (RePaint). The model fills the masked bottom half so that it continues the kept "
-            "top half; the kept pixels come back unchanged.")
-    return Part("inpaint", "Inpainting", text, "16_sdedit_inpaint.ipynb",
-                "dc.inpaint(den, images, mask, prompts, seed=seed)",
+    text = ("Sampling from pure noise while, after every step, the pixels outside the hole are replaced by the "
+            "original noised to the same level (RePaint); the kept pixels come back unchanged.")
+    if zoom is not None:
+        text += (f" Here at the hole's scale: the square around the hole (a margin of {zoom:g} of its side) is scaled "
+                 "to the model's size, inpainted there and scaled back into the hole, because this model has only "
+                 "learned to draw an object that fills its frame.")
+    call = "dc.inpaint(den, images, mask, prompts, seed=seed)" if zoom is None else \
+        f"dc.zoom_inpaint(den, images, mask, prompts, margin={zoom:g}, seed=seed)"
+    return Part("inpaint", "Inpainting", text + _table_sentence(tour, "inpaint"), "16_sdedit_inpaint.ipynb", call,
                 [(f.name, "Columns: the images inpainted; rows: the original, the part kept, the inpainted result.")],
                 {"max change of kept pixels": round(kept, 4)}
                 | ({"read as the prompt": _hits(tour, out, prompts, (-1, 1))} if tour.a.judge else {}))
@@ -463,6 +475,28 @@ def tour_inpaint(tour:Tour) -> Part:
 def _read_as(tour, images, prompt) -> list:
     "A title per image: what the judge reads, or the prompt without a judge."
     return [f"read: {r}" for r in tour.read(images)] or [f"'{prompt}'"] * len(images)
+
+def _table_sentence(tour, kind:str, case:str|None=None) -> str:
+    "What the model card's showpiece table measured for `kind` (and this `case`): one sentence, or '' without one."
+    path = dc.pretrained_dir() / tour.a.model / "showpieces.json"
+    if not path.exists(): return ""
+    record = json.loads(path.read_text())
+    rows = [r for r in record["rows"] if r["showpiece"] == kind]
+    row = next((r for r in rows if r["case"] == case), None)
+    mean = sum(r["success"] for r in rows) / len(rows)
+    said = f" this pair succeeds in {row['success']:.0%} of its samples, and" if row else ""
+    return (f" In the model's showpiece table (28a_showpieces.ipynb: {record['seeds']} seeds a case, read by a judge "
+            f"over every emoji concept),{said} the {len(rows)} {kind} cases succeed in {mean:.0%} of theirs on "
+            "average.")
+
+def _both(tour, a, b, pa:str, pb:str) -> float|None:
+    "The share of images whose two readings (`a` as `pa` and `b` as `pb`, image by image) are both right."
+    ra, rb = tour.read(a), tour.read(b)
+    if not ra: return None
+    ca, cb = tour.a.concepts.get(pa, pa), tour.a.concepts.get(pb, pb)
+    return round(sum(x == ca and y == cb for x, y in zip(ra, rb)) / len(ra), 3)
+
+def _concept(tour, prompt:str) -> str: return tour.a.concepts.get(prompt, prompt)
 
 def tour_anagram(tour:Tour) -> Part:
     "Visual anagrams: images that read as one prompt as they are and as another turned (by 180° or 90°)."
@@ -475,21 +509,22 @@ def tour_anagram(tour:Tour) -> Part:
                    [f"as sampled: '{p1}'", f"turned {deg}°: '{p2}'"],
                    titles=[_read_as(tour, x, p1), _read_as(tour, rot, p2)])
     m = {f"read as '{p1}' as is": _hits(tour, x, [p1] * n, (-1, 1)),
-         f"read as '{p2}' turned": _hits(tour, rot, [p2] * n, (-1, 1))}
+         f"read as '{p2}' turned": _hits(tour, rot, [p2] * n, (-1, 1)), "read both ways": _both(tour, x, rot, p1, p2)}
     text = (f"At every step the noise is estimated twice, for '{p1}' on the image and for '{p2}' on the image turned "
             f"by {deg}° (then turned back), and the two estimates are averaged. Each column is one sample: the top row "
-            f"as sampled, the bottom row the same image turned by {deg}°; over each, what the classifier reads.")
+            f"as sampled, the bottom row the same image turned by {deg}°; over each, what the classifier reads."
+            + ("" if m["read both ways"] is None else f" It reads {m['read both ways']:.0%} of the samples both ways.")
+            + _table_sentence(tour, "anagram", f"{_concept(tour, p1)} / {_concept(tour, p2)} (rotate{deg})"))
     return Part("anagram", "Visual anagrams", text, "17_anagrams.ipynb",
                 f"dc.visual_anagram(den, [{p1!r}, {p2!r}], [dc.Identity(), dc.Rotate({k})], n={n})",
                 [(f.name, f"Top: the samples; bottom: the same images turned by {deg}°.")], m if tour.a.judge else {})
 
 def _hybrid_sentence(m:dict, lo:str, hi:str) -> str:
-    "What the judge read in this tour's hybrids, as measured (empty without a judge)."
+    "What the judge read in this tour's hybrids, image by image, as measured (empty without a judge)."
     if not m or None in m.values(): return ""
-    a, b = m[f"low-pass read as '{lo}'"], m[f"hybrid read as '{hi}'"]
-    both = ": this pair reads both ways." if a and b else ", so in this tour the pair does not read both ways."
-    return (f" Here the judge reads the low-pass as '{lo}' in {a:.0%} of the samples and the hybrid as '{hi}' in "
-            f"{b:.0%}" + both)
+    a, b, both = m[f"low-pass read as '{lo}'"], m[f"hybrid read as '{hi}'"], m["read both ways"]
+    return (f" Here the judge reads the low-pass as '{lo}' in {a:.0%} of the samples, the hybrid as '{hi}' in {b:.0%}, "
+            f"and both in the same image in {both:.0%}.")
 
 def tour_hybrid(tour:Tour) -> Part:
     "Hybrid images: the low frequencies of one prompt's noise estimate plus the high frequencies of another's."
@@ -502,12 +537,14 @@ def tour_hybrid(tour:Tour) -> Part:
                    ["hybrid", "low-pass (afar)", "high-pass ×3 (close)"],
                    titles=[_read_as(tour, x, hi), _read_as(tour, low, lo), [""] * n])
     m = {f"low-pass read as '{lo}'": _hits(tour, low, [lo] * n, (-1, 1)),
-         f"hybrid read as '{hi}'": _hits(tour, x, [hi] * n, (-1, 1))} if tour.a.judge else {}
+         f"hybrid read as '{hi}'": _hits(tour, x, [hi] * n, (-1, 1)),
+         "read both ways": _both(tour, low, x, lo, hi)} if tour.a.judge else {}
     text = (f"The noise estimate is the low-pass (Gaussian blur, σ = {sigma:g} px) of the estimate for '{lo}' plus the "
             f"high-pass of the estimate for '{hi}'. Rows: the hybrid, what survives from afar (its low frequencies) and"
             " up close (its high frequencies, amplified ×3 to be visible). In images this small the high frequencies "
             "are faint: a pair reads both ways only when the two share their colour and outline and differ in the "
-            "detail inside it." + _hybrid_sentence(m, lo, hi))
+            "detail inside it." + _hybrid_sentence(m, lo, hi)
+            + _table_sentence(tour, "hybrid", f"{_concept(tour, lo)} / {_concept(tour, hi)}"))
     return Part("hybrid", "Hybrid images", text, "18_hybrids.ipynb", f"dc.hybrid_image(den, {lo!r}, {hi!r}, n={n})",
                 [(f.name, "Columns: samples; rows: the hybrid, its low-pass, its high-pass (×3).")], m)
 
