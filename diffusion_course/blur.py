@@ -22,8 +22,8 @@ def psnr(a:torch.Tensor,          # an estimate, e.g. a denoised image
     "Peak signal-to-noise ratio `10 log10(data_range**2 / MSE)` of `a` against `b`, in dB."
     data_range = check_number("data_range", data_range, 1e-6, hint="The pixels' max - min: 2 for [-1, 1], 1 for [0, "
                                                                    "1], 255 for 0..255.")
-    if a.shape != b.shape: raise ValueError(f"psnr needs images of the same shape, got {tuple(a.shape)} and "
-                                            f"{tuple(b.shape)}.")
+    if a.shape != b.shape: raise ValueError("psnr needs images of the same shape, "
+                                            f"got {tuple(a.shape)} and {tuple(b.shape)}.")
     mse = torch.mean((a.float() - b.float()) ** 2).item()
     return math.inf if mse == 0 else 10 * math.log10(data_range ** 2 / mse)
 
@@ -34,16 +34,16 @@ SIGMAS = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0) # standard deviations (pixels
 # %% ../nbs/11_blur.ipynb #b4adfbec
 def check_sigma(sigma, name:str="sigma") -> float:
     "A blur's standard deviation in pixels: a finite number >= 0.01 (a Gaussian needs a positive width)."
-    return check_number(name, sigma, 0.01, hint="It is the blur's width in pixels, e.g. 0.5 to 6 (0.875 for 28 px "
-                                                "hybrids, 2 for 64 px).")
+    return check_number(name, sigma, 0.01, hint="It is the blur's width in pixels, e.g. 0.5 to 6 "
+                                                "(0.875 for 28 px hybrids, 2 for 64 px).")
 
 def check_kernel(kernel, size:int|None=None, name:str="kernel") -> int:
     "A blur kernel size: an odd int >= 1 whose half fits an image of side `size` (reflect padding)."
     k = check_number(name, kernel, 1, integer=True, hint="An odd number of pixels, e.g. 3, 5 or 15.")
-    if k % 2 == 0: raise ValueError(f"{name}={k}: a blur kernel must be odd (it needs a center pixel): use {k - 1} or "
-                                    f"{k + 1}.")
-    if size is not None and k // 2 >= size: raise ValueError(f"{name}={k} is too large for a {size}-pixel side: use "
-                                                             f"an odd kernel <= {2 * size - 1}.")
+    if k % 2 == 0: raise ValueError(f"{name}={k}: a blur kernel must be odd (it needs a center pixel): "
+                                    f"use {k - 1} or {k + 1}.")
+    if size is not None and k // 2 >= size: raise ValueError(f"{name}={k} is too large for a {size}-pixel side: "
+                                                             f"use an odd kernel <= {2 * size - 1}.")
     return k
 
 # %% ../nbs/11_blur.ipynb #ea45bca6

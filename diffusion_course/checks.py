@@ -122,8 +122,8 @@ def check_images(x,                    # what the user passed as images
     if x.ndim != 4 or len(x) == 0:
         raise ValueError(f"{name} has shape {tuple(x.shape)}: expected a non-empty batch (N, C, H, W); {fix}.")
     if not x.is_floating_point():
-        raise ValueError(f"{name} has dtype {x.dtype}: expected floats in [-1, 1]. For 0..255 pixels use "
-                         f"`load_image({name})` or `{name}.float() / 127.5 - 1`.")
+        raise ValueError(f"{name} has dtype {x.dtype}: expected floats in [-1, 1]. "
+                         f"For 0..255 pixels use `load_image({name})` or `{name}.float() / 127.5 - 1`.")
     if shape is not None and tuple(x.shape[1:]) != tuple(shape):
         raise ValueError(f"{name} has shape {tuple(x.shape[1:])} per image but the model works on {tuple(shape)}: "
                          f"{fix}.")
@@ -159,8 +159,9 @@ def check_noisy(x, shape=None, name:str="x_t") -> torch.Tensor:
     "Noisy images `x`: `check_images` without the [-1, 1] range, refusing values no forward process makes."
     x = check_images(x, shape, name, value_range=None)
     if x.abs().max() > MAX_NOISY:
-        raise ValueError(f"{name} values reach {x.abs().max():.4g}, far beyond what the forward process makes (a few "
-                         "units at most): noise images in [-1, 1] with `forward` (0..255 pixels: `load_image` first).")
+        raise ValueError(f"{name} values reach {x.abs().max():.4g}, far beyond what the forward process makes "
+                         "(a few units at most): noise images in [-1, 1] with `forward` (0..255 pixels: "
+                         "`load_image` first).")
     return x
 
 def check_device(device):

@@ -67,8 +67,9 @@ def _train_t2i(args):
                                   mixed_precision=args.mixed_precision).items() if v is not None}
     cfg = check_t2i_config(dataclasses.replace(T2I_PRESETS[args.preset], **over))
     if cfg.captions != "names" and not cfg.init:
-        raise ValueError(f"--preset {args.preset} fine-tunes a trained model: pass --init with one of an emoji-t2i "
-                         "run's checkpoints, e.g. --init runs/emoji-t2i/checkpoints/epoch_0150.")
+        raise ValueError(f"--preset {args.preset} fine-tunes a trained model: "
+                         "pass --init with one of an emoji-t2i run's checkpoints, e.g. "
+                         "--init runs/emoji-t2i/checkpoints/epoch_0150.")
     out, t0 = _can_write(args.out or f"runs/{args.preset}"), time.time()
     model, hist = train_t2i(cfg, out, resume=args.resume, progress=not args.quiet)
     print(f"done in {time.time() - t0:.0f} s: {len(hist['train_loss'])} epochs, "
@@ -174,8 +175,8 @@ def _check_eval(args):
     from diffusion_course.checks import MAX_IMAGES, check_guidance, check_number
     from diffusion_course.files import check_output_file
     check_number("--n-per-class", args.n_per_class, 2, MAX_IMAGES // 10, integer=True,
-                 hint=f"At least 2 (the diversity compares pairs); 10 classes x --n-per-class images must stay within "
-                      f"{MAX_IMAGES} per run.")
+                 hint="At least 2 (the diversity compares pairs); "
+                      f"10 classes x --n-per-class images must stay within {MAX_IMAGES} per run.")
     for g in args.guidance_sweep or []: check_guidance(g)
     return None if args.json is None else check_output_file(args.json, (".json",))
 

@@ -87,9 +87,9 @@ def data_root(dataset="mnist", root=None, download=True) -> Path:
         except Exception as e: tried.append(f"  download into {dst} failed: {type(e).__name__}: {e}")
     raise FileNotFoundError(
         f"Could not find the {cls.__name__} files. Looked in:\n" + "\n".join(tried) +
-        f"\nFix: put the four IDX files ({', '.join(files)}; each .gz or uncompressed) in <root>/{cls.__name__}/raw/ "
-        "and pass `root=<root>` or set DIFFUSION_COURSE_DATA=<root>; or, with neither set, connect to the internet so "
-        "torchvision downloads them.")
+        f"\nFix: put the four IDX files ({', '.join(files)}; each .gz or uncompressed) "
+        f"in <root>/{cls.__name__}/raw/ and pass `root=<root>` or set DIFFUSION_COURSE_DATA=<root>; or, "
+        "with neither set, connect to the internet so torchvision downloads them.")
 
 # %% ../nbs/00_data.ipynb #fc9e74a7
 def dataset(name="mnist", train=True, root=None, transform=None, download=True):
@@ -99,9 +99,9 @@ def dataset(name="mnist", train=True, root=None, transform=None, download=True):
     try: return cls(folder, train=train, transform=transform, download=False)
     except (AssertionError, ValueError, RuntimeError, OSError) as e:    # torchvision's reader: wrong size or kind
         why = type(e).__name__ + (f": {str(e)[:120]}" if str(e) else "")
-        raise ValueError(f"Cannot read the {cls.__name__} files in {_raw(folder, cls)} ({why}): they are damaged "
-                         "or incomplete. Replace them with the official files (copy them again, or delete them and "
-                         "let torchvision download them).") from None
+        raise ValueError(f"Cannot read the {cls.__name__} files in {_raw(folder, cls)} ({why}): "
+                         "they are damaged or incomplete. Replace them with the official files (copy them again, "
+                         "or delete them and let torchvision download them).") from None
 
 # %% ../nbs/00_data.ipynb #9324162e
 @lru_cache(maxsize=8)

@@ -17,11 +17,12 @@ from .denoisers import DiffusersDenoiser, PromptEmbeddings, register_loader
 
 # %% ../nbs/19_deepfloyd.ipynb #61624285
 IF_LICENCE_HELP = (
-    "DeepFloyd IF weights are gated on the Hugging Face Hub. To use them: (1) log in at huggingface.co and accept the "
-    "licence on https://huggingface.co/DeepFloyd/IF-I-XL-v1.0 (this accepts all IF models); (2) run "
-    "`huggingface_hub.login()` or set HF_TOKEN; (3) use a machine with internet access and a CUDA GPU "
-    "(stage I-L + II-L in fp16 need ~10 GB of GPU memory, T5 in 8-bit ~8 GB more). Offline, every Part A lesson runs "
-    "on the bundled model instead: `load_pretrained('mnist-class-ddpm')`.")
+    "DeepFloyd IF weights are gated on the Hugging Face Hub. To use them: (1) "
+    "log in at huggingface.co and accept the licence on https://huggingface.co/DeepFloyd/IF-I-XL-v1.0 "
+    "(this accepts all IF models); (2) run `huggingface_hub.login()` or set HF_TOKEN; (3) "
+    "use a machine with internet access and a CUDA GPU (stage I-L + II-L in fp16 need ~10 GB of GPU memory, "
+    "T5 in 8-bit ~8 GB more). Offline, every Part A lesson runs on the bundled model instead: "
+    "`load_pretrained('mnist-class-ddpm')`.")
 
 def _check_hub(repo) -> dict:
     "Offline (`HF_HUB_OFFLINE`, read now), fail at once unless `repo` is cached; the kwargs that keep loading offline."
@@ -31,9 +32,11 @@ def _check_hub(repo) -> dict:
     if not offline: return {}
     try: snapshot_download(repo, local_files_only=True)             # looks in the local cache only
     except Exception:
-        raise RuntimeError(f"Could not load {repo!r}: HF_HUB_OFFLINE is set and it is not in the local Hugging Face "
-                           "cache, so nothing was downloaded. Unset HF_HUB_OFFLINE on a machine with internet access "
-                           f"to download it once.\n{IF_LICENCE_HELP}") from None
+        raise RuntimeError(f"Could not load {repo!r}: "
+                           "HF_HUB_OFFLINE is set and it is not in the local Hugging Face cache, "
+                           "so nothing was downloaded. "
+                           "Unset HF_HUB_OFFLINE on a machine with internet access to download it once.\n"
+                           f"{IF_LICENCE_HELP}") from None
     return {"local_files_only": True}
 
 def _from_pretrained(cls, repo, **kw):
@@ -41,8 +44,8 @@ def _from_pretrained(cls, repo, **kw):
     kw.update(_check_hub(repo))
     try: return cls.from_pretrained(repo, **kw)
     except (OSError, ValueError, EnvironmentError) as e:
-        raise RuntimeError(f"Could not load {repo!r} ({type(e).__name__}: {str(e).splitlines()[0][:200]})."
-                           f"\n{IF_LICENCE_HELP}") from None
+        raise RuntimeError(f"Could not load {repo!r} ({type(e).__name__}: {str(e).splitlines()[0][:200]}).\n"
+                           f"{IF_LICENCE_HELP}") from None
 
 def _dtype_kw(dtype):
     "diffusers >= 0.36 calls it `dtype`, older versions `torch_dtype`."
@@ -147,8 +150,8 @@ def upsample(stage_2,               # an `IFSuperResolutionPipeline`
     "Upsample stage I `images` with IF stage II (30 steps, '' as negative prompt, as the course); (N, 3, H, W)."
     n, dev, dt = len(images), stage_2.unet.device, stage_2.unet.dtype
     if prompts is None and not isinstance(prompt, torch.Tensor):
-        raise ValueError("Text prompts need their embeddings: pass `prompts=den.prompts` (the stage I denoiser's "
-                         "table), or embeddings as `prompt`.")
+        raise ValueError("Text prompts need their embeddings: pass `prompts=den.prompts` "
+                         "(the stage I denoiser's table), or embeddings as `prompt`.")
     if isinstance(prompt, torch.Tensor):
         emb, neg = prompt, torch.zeros_like(prompt[:1]) if prompts is None else prompts.get([""])
     else: emb, neg = prompts.get([prompt] * n if isinstance(prompt, str) else list(prompt)), prompts.get([""])

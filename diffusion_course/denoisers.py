@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['PRETRAINED', 'DENOISER_CLASSES', 'LOADERS', 'Prediction', 'strided_timesteps', 'Denoiser', 'CourseDenoiser',
            'DiffusersDenoiser', 'PromptEmbeddings', 'save_prompt_embeds', 'load_prompt_embeds', 'TextDenoiser',
-           'load_text_denoiser', 'default_guidance', 'default_guidance_interval', 'default_variance',
+           'load_text_denoiser', 'default_guidance', 'default_guidance_interval', 'default_variance', 'default_steps',
            'save_default_guidance', 'pretrained_dir', 'available_models', 'register_loader', 'load_pretrained',
            'as_denoiser']
 
@@ -49,10 +49,9 @@ class Prediction(NamedTuple):
     def as_kind(self, kind:str) -> torch.Tensor:
         "`value`, if it is a `kind` estimate; otherwise an error that says what it is."
         if self.kind != kind:
-            raise ValueError(f"This Prediction is a {self.kind!r} estimate, not {kind!r}: diffusion models predict "
-                             "noise "
-                             "(`.eps`), flow-matching models a velocity (`.velocity`); use an algorithm made for this "
-                             "model.")
+            raise ValueError(f"This Prediction is a {self.kind!r} estimate, not {kind!r}: "
+                             "diffusion models predict noise (`.eps`), flow-matching models a velocity (`.velocity`); "
+                             "use an algorithm made for this model.")
         return self.value
 
 # %% ../nbs/12_denoisers.ipynb #48ce70b5
@@ -60,8 +59,8 @@ def strided_timesteps(T:int=1000,   # number of training timesteps of the model
                       steps:int=34, # how many timesteps to visit
                      ) -> list:     # strictly decreasing ints, ending at 0
     "`steps` timesteps evenly spaced from about `0.99*T` down to 0; `[990, 960, ..., 0]` for T=1000, steps=34."
-    if not 1 <= steps <= T: raise ValueError(f"steps={steps}: expected 1 <= steps <= T={T} (one visit per timestep at "
-                                             "most).")
+    if not 1 <= steps <= T: raise ValueError(f"steps={steps}: expected 1 <= steps <= T={T} "
+                                             "(one visit per timestep at most).")
     start = round(0.99 * T) if steps <= round(0.99 * T) else T - 1   # 1. the course starts at 990 of 1000
     ts = torch.linspace(start, 0, steps, dtype=torch.float64).round().long()  # 2. even spacing, rounded
     return ts.tolist()
@@ -90,11 +89,9 @@ class Denoiser:
         "The `schedule`; a flow-matching model has none, and says so."
         if self.schedule is None:
             raise ValueError(f"{self.name!r} is a flow-matching model, which has no noise schedule (no T, "
-                             "alphas_cumprod "
-                             "or strided timesteps): its time runs from 0 (noise) to 1 (data) and `predict` returns a "
-                             "velocity. Sample it with `sample(den, prompts)` (Euler or Heun); the DDPM/DDIM "
-                             "algorithms "
-                             "need a diffusion model such as 'mnist-class-ddpm'.")
+                             "alphas_cumprod or strided timesteps): its time runs from 0 (noise) to 1 (data) "
+                             "and `predict` returns a velocity. Sample it with `sample(den, prompts)` (Euler or Heun); "
+                             "the DDPM/DDIM algorithms need a diffusion model such as 'mnist-class-ddpm'.")
         return self.schedule
     def encode(self, prompts:list) -> torch.Tensor: raise NotImplementedError
     def check_embedding(self, emb:torch.Tensor):
@@ -133,8 +130,8 @@ def _timestep_tensor(t, n, device) -> torch.Tensor:
         raise ValueError(f"t={t.tolist()} must be integer timestep indices (0 <= t < T), not fractions: "
                          "the denoiser normalises them itself.")
     t = t.long().reshape(-1)
-    if len(t) not in (1, n): raise ValueError(f"Got {len(t)} timesteps for {n} images: pass one (shared) or one per "
-                                              "image.")
+    if len(t) not in (1, n): raise ValueError(f"Got {len(t)} timesteps for {n} images: pass one (shared) "
+                                              "or one per image.")
     return t.expand(n)
 
 # %% ../nbs/12_denoisers.ipynb #76c1d60f
@@ -217,8 +214,8 @@ class DiffusersDenoiser(Denoiser):
         "Text: embeddings (N, L, D) from `self.prompts`; class UNets: labels (N,); unconditional: None."
         if self.mode == "text":
             if self.prompts is None:
-                raise ValueError("This text-conditioned UNet needs prompt embeddings: pass "
-                                 "`prompts=PromptEmbeddings(...)`, or call it with an embedding tensor.")
+                raise ValueError("This text-conditioned UNet needs prompt embeddings: "
+                                 "pass `prompts=PromptEmbeddings(...)`, or call it with an embedding tensor.")
             return self.prompts.get(["" if p is None else p for p in prompts])
         if self.mode == "class":
             K = self.unet.config.num_class_embeds
@@ -247,9 +244,9 @@ class DiffusersDenoiser(Denoiser):
 # %% ../nbs/12_denoisers.ipynb #046eb584
 def _check_labels(labels):
     if labels is None or (labels < 0).any():
-        raise ValueError("A class-label diffusers UNet has no 'unconditional' class: pass class prompts, and "
-                         "guidance=1 "
-                         "(classifier-free guidance needs a model trained with a null class, like the course UNet).")
+        raise ValueError("A class-label diffusers UNet has no 'unconditional' class: pass class prompts, "
+                         "and guidance=1 (classifier-free guidance needs a model trained with a null class, "
+                         "like the course UNet).")
     return labels
 
 # %% ../nbs/12_denoisers.ipynb #23f72c90
@@ -265,10 +262,9 @@ class PromptEmbeddings:
         "Embeddings (N, L, D) for `prompts`, computing (and caching) missing ones with `encoder`."
         missing = list(dict.fromkeys(p for p in prompts if p not in self.embeds))
         if missing and self.encoder is None:
-            raise KeyError(f"No embedding for {missing}. Cached prompts: {sorted(self.embeds)[:12]}. Add them with an "
-                           "encoder (e.g. `PromptEmbeddings(path, encoder=T5PromptEncoder())` on a GPU with hub "
-                           "access) "
-                           "or pick a cached prompt.")
+            raise KeyError(f"No embedding for {missing}. Cached prompts: {sorted(self.embeds)[:12]}. "
+                           "Add them with an encoder (e.g. `PromptEmbeddings(path, "
+                           "encoder=T5PromptEncoder())` on a GPU with hub access) or pick a cached prompt.")
         if missing:
             self.embeds.update(zip(missing, self.encoder(missing).detach().cpu()))
             if self.path is not None: save_prompt_embeds(self.embeds, self.path)
@@ -289,8 +285,8 @@ def load_prompt_embeds(path) -> dict:
     "Read `{prompt: (L, D) tensor}` from our safetensors file or from the course's `prompt_embeds_dict.pth`."
     path = Path(path).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(f"No prompt table at {str(path)!r}: pass a .safetensors file written by "
-                                "`save_prompt_embeds` (or the course's .pth).")
+        raise FileNotFoundError(f"No prompt table at {str(path)!r}: "
+                                "pass a .safetensors file written by `save_prompt_embeds` (or the course's .pth).")
     try:
         if path.suffix == ".safetensors":
             with safe_open(str(path), "pt") as f: prompts = json.loads(f.metadata()["prompts"])
@@ -329,8 +325,9 @@ class TextDenoiser(Denoiser):
         "Text prompts as embeddings: token rows (N, L, D), D the text width (384 for MiniLM)."
         D = self.unet.config.text_dim
         if emb.ndim != 3 or emb.shape[-1] != D:
-            raise ValueError(f"The prompt embedding has shape {tuple(emb.shape)}, but {self.name!r} takes token "
-                             f"embeddings (N, L, {D}): make them with `den.encode(prompts)`.")
+            raise ValueError(f"The prompt embedding has shape {tuple(emb.shape)}, "
+                             f"but {self.name!r} takes token embeddings (N, L, {D}): "
+                             "make them with `den.encode(prompts)`.")
     @torch.no_grad()
     def predict(self, x_t, t, cond) -> Prediction:
         tt = _timestep_tensor(t, len(x_t), self.device)
@@ -348,8 +345,8 @@ def load_text_denoiser(folder, name:str|None=None, device=None) -> TextDenoiser:
     folder = Path(folder)
     unet = TextUNet.from_pretrained(folder).to(device or "cpu")
     if unet.config.low_res_channels:
-        raise ValueError(f"{str(folder)!r} is a stage II upsampler: load it with `load_upsampler`, or use "
-                         "`sample(model, prompts, upsample=...)`.")
+        raise ValueError(f"{str(folder)!r} is a stage II upsampler: load it with `load_upsampler`, "
+                         "or use `sample(model, prompts, upsample=...)`.")
     table = folder / "prompts.safetensors"
     prompts = PromptEmbeddings(embeds=load_prompt_embeds(table) if table.exists() else {}, encoder=MiniLMEncoder())
     den = TextDenoiser(unet, prompts, name=name or folder.name, guidance=default_guidance(folder))
@@ -379,6 +376,16 @@ def default_variance(folder) -> str:
     if not path.is_file(): return "small"
     try: return check_variance(json.loads(path.read_text()).get("variance", "small"))
     except ValueError as e: raise ValueError(f"{path}: {e} {folder_fix_hint(Path(folder))}") from None
+
+def default_steps(folder) -> int|None:
+    "The default number of steps in `folder/sampling.json` (a few-step model's), None when it names none."
+    path = Path(folder) / "sampling.json"
+    if not path.is_file(): return None
+    steps = json.loads(path.read_text()).get("steps")                # `default_guidance` has vetted the JSON
+    if steps is None: return None
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"{path}: steps={steps!r} should be a whole number >= 1. {folder_fix_hint(Path(folder))}")
+    return steps
 
 def save_default_guidance(folder, guidance:float, evidence=None,
                           guidance_interval=None,    # (σ_lo, σ_hi] to guide; None: every step
@@ -444,8 +451,9 @@ def load_pretrained(name:str="mnist-class-ddpm", # a bundled model name, a `save
     for prefix, loader in LOADERS.items():                               # families that register their own loader
         if str(name).startswith(prefix): return loader(name, device=device)
     if str(name).startswith("DeepFloyd/"):
-        raise ValueError(f"{name!r}: DeepFloyd IF's loader registers itself when `diffusion_course.deepfloyd` is "
-                         "imported; `import diffusion_course as dc; dc.load_pretrained(...)` does that for you.")
+        raise ValueError(f"{name!r}: "
+                         "DeepFloyd IF's loader registers itself when `diffusion_course.deepfloyd` is imported; "
+                         "`import diffusion_course as dc; dc.load_pretrained(...)` does that for you.")
     folder = _model_folder(name)
     kind = _model_class(folder)                                          # a broken config.json is named
     if kind not in DENOISER_CLASSES:
@@ -456,6 +464,7 @@ def load_pretrained(name:str="mnist-class-ddpm", # a bundled model name, a `save
     den = CourseDenoiser(unet, CLASS_NAMES[_dataset_of(folder, name)], name=str(name))
     if (g := default_guidance(folder)) is not None: den.guidance = g     # the folder's measured default, if any
     den.guidance_interval, den.variance = default_guidance_interval(folder), default_variance(folder)
+    if (k := default_steps(folder)) is not None: den.steps = k            # a few-step model's own step count
     return den
 
 # %% ../nbs/12_denoisers.ipynb #88a629a3
@@ -473,10 +482,10 @@ def _model_folder(name) -> Path:
            f"({pretrained_dir() / str(name)} is missing)" if name in PRETRAINED
            else f"There is no pretrained model or model folder {name!r}")
     raise FileNotFoundError(f"{why}. Bundled here: {available_models() or 'none'}; known names: {list(PRETRAINED)}. "
-                            "You can also pass a folder written by `CourseUNet.save_pretrained` — e.g. after "
-                            "`diffusion-course train --preset "
-                            "class-ddpm --dataset fashion`, 'runs/fashion-class-ddpm/model' (or a checkpoint "
-                            "'.../checkpoints/epoch_0020/ema') — or 'DeepFloyd/IF-I-L-v1.0' on a GPU with hub access.")
+                            "You can also pass a folder written by `CourseUNet.save_pretrained` — e.g. "
+                            "after `diffusion-course train --preset class-ddpm --dataset fashion`, "
+                            "'runs/fashion-class-ddpm/model' (or a checkpoint '.../checkpoints/epoch_0020/ema') "
+                            "— or 'DeepFloyd/IF-I-L-v1.0' on a GPU with hub access.")
 
 def _dataset_of(folder:Path, name) -> str:
     "Which dataset's class names a model uses: the registry, else a `train_config.json` in the folder or above it."
@@ -494,6 +503,6 @@ def as_denoiser(model) -> Denoiser:
     if isinstance(model, CourseUNet): return CourseDenoiser(model)
     if isinstance(model, (tuple, list)) and len(model) == 2: return DiffusersDenoiser(*model)
     if hasattr(model, "unet") and hasattr(model, "scheduler"): return DiffusersDenoiser.from_pipeline(model)
-    raise TypeError(f"Cannot use a {type(model).__name__} as a denoiser: pass a Denoiser, a model name (one of "
-                    f"{available_models() or list(PRETRAINED)}), a CourseUNet, a diffusers pipeline or (unet, "
+    raise TypeError(f"Cannot use a {type(model).__name__} as a denoiser: pass a Denoiser, a model name "
+                    f"(one of {available_models() or list(PRETRAINED)}), a CourseUNet, a diffusers pipeline or (unet, "
                     "scheduler).")

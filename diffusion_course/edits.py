@@ -109,8 +109,8 @@ def rect_mask(size,                # the image side in pixels, or (H, W)
     sides = dict(top=top, left=left, height=height, width=width)
     top, left, height, width = [check_number(k, v, 0, 1, hint=hint) for k, v in sides.items()]
     if top + height > 1 + 1e-6 or left + width > 1 + 1e-6:
-        raise ValueError(f"The rectangle ends outside the image (top + height = {top + height:g}, left + width = "
-                         f"{left + width:g}): both must be <= 1. {hint}")
+        raise ValueError(f"The rectangle ends outside the image (top + height = {top + height:g}, "
+                         f"left + width = {left + width:g}): both must be <= 1. {hint}")
     rows, cols = slice(round(top * H), round((top + height) * H)), slice(round(left * W), round((left + width) * W))
     if rows.stop <= rows.start or cols.stop <= cols.start:
         raise ValueError(f"The rectangle (height={height:g}, width={width:g}) covers no pixel of a {H}x{W} image: "

@@ -58,9 +58,9 @@ def emoji_credits() -> str:
 
 # %% ../nbs/02_emoji.ipynb #5e3a4811
 NPM_HELP = ("Building the emoji dataset needs Node.js's `npm` (it fetches the five art sets from the npm registry): "
-            "install Node.js (https://nodejs.org, or `sudo apt install npm`), or run `npm install {specs}` on a "
-            "machine that has it and pass that folder's `node_modules` as `node_modules=` (or set "
-            "$DIFFUSION_COURSE_EMOJI_NPM).")
+            "install Node.js (https://nodejs.org, or `sudo apt install npm`), "
+            "or run `npm install {specs}` on a machine that has it and pass that folder's `node_modules` as "
+            "`node_modules=` (or set $DIFFUSION_COURSE_EMOJI_NPM).")
 
 def npm_specs() -> list:
     "The pinned `package@version` specs of the five art sets and the keyword list."

@@ -34,31 +34,31 @@ def sample_photo() -> Path:
 def _read_file(src) -> Image.Image:
     "Open the image file `src`, with errors that say what is wrong with it and what to pass instead."
     p = Path(src).expanduser()
-    if p.is_dir(): raise FileNotFoundError(f"{str(p)!r} is a folder, not an image file: pass the path of one picture "
-                                           "in it.")
+    if p.is_dir(): raise FileNotFoundError(f"{str(p)!r} is a folder, not an image file: "
+                                           "pass the path of one picture in it.")
     if not p.is_file():
         raise FileNotFoundError(f"No image file at {str(p)!r}: pass the path of an existing PNG/JPEG file "
                                 "(e.g. `sample_photo()`), a `PIL.Image`, a numpy array or a tensor.")
-    if p.stat().st_size == 0: raise ValueError(f"Could not read {str(p)!r}: it is empty (0 bytes); copy or download "
-                                               "the picture again.")
+    if p.stat().st_size == 0: raise ValueError(f"Could not read {str(p)!r}: it is empty (0 bytes); "
+                                               "copy or download the picture again.")
     try: img = Image.open(p)                                           # 1. is it a picture at all?
     except Image.DecompressionBombError as e:
         raise ValueError(f"{str(p)!r} is too large to load safely ({e}).") from None
     except (OSError, ValueError) as e:
-        raise ValueError(f"Could not read {str(p)!r}: it is not an image file PIL can read ({type(e).__name__}); pass "
-                         "a PNG, JPEG, WebP, ... picture.") from None
+        raise ValueError(f"Could not read {str(p)!r}: it is not an image file PIL can read ({type(e).__name__}); "
+                         "pass a PNG, JPEG, WebP, ... picture.") from None
     try: img.load(); return img                                        # 2. are all its pixels there?
     except (OSError, SyntaxError, ValueError) as e:
-        raise ValueError(f"Could not read {str(p)!r}: it is a {img.format} file but damaged or incomplete ({e}); copy "
-                         "or download it again.") from None
+        raise ValueError(f"Could not read {str(p)!r}: it is a {img.format} file but damaged or incomplete ({e}); "
+                         "copy or download it again.") from None
 
 def _pil_to_array(img: Image.Image) -> np.ndarray:
     "A PIL image as an array (H, W[, C]): `uint8`, `uint16` for 16-bit, float32 for 'F', RGBA when it has transparency."
     if img.mode.startswith("I"):                                   # 16-bit PNG/TIFF ('I;16'; 'I' in older Pillow)
         a = np.asarray(img)
         if a.min() < 0 or a.max() > 65535:
-            raise ValueError(f"A 32-bit integer image with values in [{a.min()}, {a.max()}]: expected 8- or 16-bit "
-                             "data; convert it first.")
+            raise ValueError(f"A 32-bit integer image with values in [{a.min()}, {a.max()}]: "
+                             "expected 8- or 16-bit data; convert it first.")
         return a.astype(np.uint16)
     if img.mode == "F": return np.asarray(img, dtype=np.float32)   # float pixels: read as `value_range`
     if img.mode in ("LA", "La", "PA", "RGBA", "RGBa") or "transparency" in img.info:
@@ -73,19 +73,19 @@ def _as_chw01(src, value_range=(0, 1)) -> torch.Tensor:
     if isinstance(src, np.ndarray):
         if src.ndim == 2: src = src[:, :, None]
         if src.ndim != 3 or src.shape[2] not in (1, 3, 4):
-            raise ValueError("A numpy image must be (H, W) or channels-last (H, W, C) with C in 1, 3, 4; got shape "
-                             f"{src.shape}.")
+            raise ValueError("A numpy image must be (H, W) or channels-last (H, W, C) with C in 1, 3, 4; "
+                             f"got shape {src.shape}.")
         if src.dtype == np.uint16: src, value_range = src.astype(np.float32) / 65535, (0, 1)   # 16-bit: 0..65535
         src = torch.from_numpy(np.array(src)).permute(2, 0, 1)  # a writable copy, (C, H, W)
     if not isinstance(src, torch.Tensor):
-        raise TypeError(f"Cannot load an image from a {type(src).__name__}: expected a path, a PIL.Image, a numpy "
-                        "array or a tensor.")
+        raise TypeError(f"Cannot load an image from a {type(src).__name__}: expected a path, a PIL.Image, "
+                        "a numpy array or a tensor.")
     x = src.detach().cpu()
     if x.ndim == 4 and x.shape[0] == 1: x = x[0]
     if x.ndim == 2: x = x[None]
     if x.ndim != 3 or x.shape[0] not in (1, 3, 4) or x.numel() == 0:
-        raise ValueError("A tensor image must be (H, W), (C, H, W) or (1, C, H, W) with C in 1, 3, 4; got shape "
-                         f"{tuple(src.shape)}.")
+        raise ValueError("A tensor image must be (H, W), (C, H, W) or (1, C, H, W) with C in 1, 3, 4; "
+                         f"got shape {tuple(src.shape)}.")
     x = _to_unit_range(x, value_range)
     return x[:3] * x[3:] + (1 - x[3:]) if len(x) == 4 else x    # alpha: composite over white
 
@@ -95,15 +95,15 @@ def _to_unit_range(x: torch.Tensor, value_range=(0, 1)) -> torch.Tensor:
     if x.dtype == torch.uint8: return x.float() / 255
     if x.dtype == getattr(torch, "uint16", None): return x.float() / 65535
     if not x.is_floating_point():
-        raise ValueError(f"Image data of dtype {x.dtype} is not supported: use uint8 (0..255), uint16 (0..65535) or "
-                         f"float in {tuple(value_range)}.")
+        raise ValueError(f"Image data of dtype {x.dtype} is not supported: use uint8 (0..255), uint16 (0..65535) "
+                         f"or float in {tuple(value_range)}.")
     lo, hi = value_range
     x = x.float()
     if not torch.isfinite(x).all(): raise ValueError("The image contains NaN or infinite values.")
     if x.min() < lo - 1e-3 or x.max() > hi + 1e-3:
-        raise ValueError(f"Float image values span [{x.min():.3g}, {x.max():.3g}], outside "
-                         f"value_range={tuple(value_range)}: "
-                         "pass value_range=(-1, 1) for images in [-1, 1], or uint8 data for 0..255.")
+        raise ValueError(f"Float image values span [{x.min():.3g}, {x.max():.3g}], "
+                         f"outside value_range={tuple(value_range)}: pass value_range=(-1, 1) for images in [-1, 1], "
+                         "or uint8 data for 0..255.")
     return ((x - lo) / (hi - lo)).clamp(0, 1)
 
 # %% ../nbs/01_imageio.ipynb #250e635d
@@ -176,8 +176,8 @@ def _unit_list(x, value_range=(-1, 1)) -> list:
         if t.ndim == 2: t = t[None]
         if t.ndim == 3: t = t[None]
         if t.ndim != 4 or t.shape[1] not in (1, 3):
-            raise ValueError("Expected images (H, W), (C, H, W) or (N, C, H, W) with C in 1, 3; got shape "
-                             f"{tuple(t.shape)}.")
+            raise ValueError("Expected images (H, W), (C, H, W) or (N, C, H, W) with C in 1, 3; "
+                             f"got shape {tuple(t.shape)}.")
         lo, hi = value_range
         out += list(((t - lo) / (hi - lo)).clamp(0, 1))
     return out
@@ -187,8 +187,8 @@ def _grid(x, nrow=8, value_range=(-1, 1), padding=2) -> torch.Tensor:
     xs = _unit_list(x, value_range)
     if len(xs) == 1: return xs[0]
     if len({tuple(t.shape[-2:]) for t in xs}) > 1:
-        raise ValueError("Images of different sizes cannot share a grid: resize them, or pass `titles=` to "
-                         "`show_images`.")
+        raise ValueError("Images of different sizes cannot share a grid: resize them, "
+                         "or pass `titles=` to `show_images`.")
     return make_grid(torch.stack([t.expand(3, -1, -1) for t in xs]), nrow=nrow, padding=padding, pad_value=1.0)
 
 # %% ../nbs/01_imageio.ipynb #53d8db6c
@@ -219,8 +219,8 @@ def show_images(x,                   # a batch (N, C, H, W), one image, or a lis
         ax.imshow(g.permute(1, 2, 0).squeeze(-1), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     else:
         titles = [""] * len(xs) if titles is None else list(titles)
-        if len(titles) != len(xs): raise ValueError(f"Got {len(titles)} titles for {len(xs)} images: pass one title "
-                                                    "per image.")
+        if len(titles) != len(xs): raise ValueError(f"Got {len(titles)} titles for {len(xs)} images: "
+                                                    "pass one title per image.")
         ncol, nr = min(nrow, len(xs)), -(-len(xs) // nrow)
         fig, axs = plt.subplots(nr, ncol, figsize=(size * ncol, (size + 0.3) * nr), squeeze=False); axs = axs.ravel()
         for ax, img, title in zip(axs, xs, titles):

@@ -136,8 +136,8 @@ def restore(learn:Learner, ck):
     learn.net.load_state_dict(cls.from_pretrained(Path(ck) / "model").state_dict())
     state = torch.load(Path(ck) / "state.pt", weights_only=False, map_location="cpu")  # the optimiser moves it
     if state.get("optimizer") is None:
-        raise ValueError(f"{ck} is a weights-only checkpoint (its optimiser state was not kept), so it cannot be "
-                         f"resumed exactly: start a new run from its weights with init= (--init {ck}).")
+        raise ValueError(f"{ck} is a weights-only checkpoint (its optimiser state was not kept), "
+                         f"so it cannot be resumed exactly: start a new run from its weights with init= (--init {ck}).")
     learn.opt.load_state_dict(state["optimizer"]); learn.history, learn.start = state["history"], state["epoch"]
     if learn.ema is not None:
         learn.ema.module.load_state_dict(cls.from_pretrained(Path(ck) / "ema").state_dict())
@@ -158,8 +158,8 @@ def check_resume(out, cfg, resume:bool, may_change=("epochs", "keep_checkpoints"
     "Refuse to overwrite a run, to resume nothing, or to resume another recipe; the checkpoint to resume, or None."
     out = Path(out); ck, saved = latest_checkpoint(out), Path(out) / "train_config.json"
     if ck is not None and not resume:
-        raise FileExistsError(f"{out} already holds checkpoints (latest {ck.name}): pass resume=True (--resume) to "
-                              "continue that run, or choose another folder (--out).")
+        raise FileExistsError(f"{out} already holds checkpoints (latest {ck.name}): pass resume=True (--resume) "
+                              "to continue that run, or choose another folder (--out).")
     if resume and ck is None:
         raise FileNotFoundError(f"No checkpoint in {out} to resume: drop --resume to start a new run there, "
                                 "or point --out at the run's folder.")
@@ -324,8 +324,8 @@ def new_accelerator(mixed_precision="no") -> Accelerator:
     why = "its GPU predates bf16 (Ampere)" if device == "cuda" else "no AVX-512 BF16 or AMX among its CPU flags"
     if mixed_precision == "bf16" and not native_bf16(device): warnings.warn(
         f"bf16 autocast on this {device} is emulated in software ({why}), so it trains slower than fp32, not faster. "
-        "Use mixed_precision='no' (--mixed-precision no) on this machine; bf16 pays off on CPUs with AMX or "
-        "AVX-512 BF16 and on GPUs from Ampere on.", stacklevel=2)
+        "Use mixed_precision='no' (--mixed-precision no) on this machine; "
+        "bf16 pays off on CPUs with AMX or AVX-512 BF16 and on GPUs from Ampere on.", stacklevel=2)
     return Accelerator(cpu=device == "cpu", mixed_precision=mixed_precision)
 
 # %% ../nbs/06_learner.ipynb #779db27c

@@ -211,8 +211,9 @@ def sampler_family(setting:str) -> str:
 def plot_steps_table(rows, title=""):
     "Accuracy and FID / floor against network calls (log scale) of `steps_table` rows, a line per `sampler_family`."
     if not rows or any("setting" not in r for r in rows):
-        raise ValueError("plot_steps_table draws the rows of `steps_table` (each has a 'setting' label and its network "
-                         "calls); for the rows of `guidance_curve` use `plot_guidance_curve`.")
+        raise ValueError("plot_steps_table draws the rows of `steps_table` "
+                         "(each has a 'setting' label and its network calls); "
+                         "for the rows of `guidance_curve` use `plot_guidance_curve`.")
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     for family in dict.fromkeys(sampler_family(r["setting"]) for r in rows):
         rs = sorted((r for r in rows if sampler_family(r["setting"]) == family), key=lambda r: r["network_calls"])

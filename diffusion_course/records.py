@@ -21,8 +21,9 @@ def read_run(folder):
     "The record of a training run folder: `config`, `history`, `provenance` (None if absent), `samples` {epoch: png}."
     folder = Path(folder)
     if not (folder / "history.json").exists():
-        raise FileNotFoundError(f"{folder} holds no history.json, so it is not a training run folder. Make one with "
-                                "`train(cfg, out=folder)` or `diffusion-course train --preset ... --out folder`.")
+        raise FileNotFoundError(f"{folder} holds no history.json, so it is not a training run folder. "
+                                "Make one with `train(cfg, out=folder)` or `diffusion-course train --preset ... "
+                                "--out folder`.")
     read = lambda name: json.loads((folder / name).read_text()) if (folder / name).exists() else None
     samples = {int(p.stem.split("_")[1]): p for p in sorted((folder / "samples").glob("epoch_*.png"))}
     return dict(config=read("train_config.json"), history=read("history.json"), provenance=read("provenance.json"),
@@ -46,8 +47,8 @@ def show_grids(paths, titles, width=4):
     "Saved image files (e.g. a run's sample grids) side by side with `titles`."
     paths, titles = list(paths), list(titles)
     if not paths or len(paths) != len(titles):
-        raise ValueError(f"Got {len(paths)} images and {len(titles)} titles: pass at least one image and one title "
-                         "per image.")
+        raise ValueError(f"Got {len(paths)} images and {len(titles)} titles: "
+                         "pass at least one image and one title per image.")
     fig, axs = plt.subplots(1, len(paths), figsize=(width * len(paths), width), squeeze=False)
     for ax, p, t in zip(axs[0], paths, titles): ax.imshow(plt.imread(p)); ax.set_title(t); ax.axis("off")
 

@@ -101,8 +101,8 @@ def load_classifier(dataset="mnist"):
     "The bundled classifier for `dataset`, or a clear error saying how to make one."
     folder = pretrained_dir() / f"{dataset}-classifier"
     if not (folder / "config.json").exists():
-        raise FileNotFoundError(f"No bundled classifier for {dataset!r} ({folder} is missing). Make one with "
-                                f"`train_classifier({dataset!r})[0].save_pretrained('{folder}')`.")
+        raise FileNotFoundError(f"No bundled classifier for {dataset!r} ({folder} is missing). "
+                                f"Make one with `train_classifier({dataset!r})[0].save_pretrained('{folder}')`.")
     return DigitClassifier.from_pretrained(folder).eval()
 
 # %% ../nbs/26_release.ipynb #704683b7
@@ -111,8 +111,8 @@ def model_dataset(den) -> str:
     names = list(getattr(den, "class_names", None) or [])
     for ds, classes in CLASS_NAMES.items():
         if names == classes: return ds
-    if not names: raise ValueError(f"{den.name} draws no classes (unconditional or text-to-image): sample accuracy "
-                                   "needs a class-conditioned model, e.g. 'mnist-class-ddpm'.")
+    if not names: raise ValueError(f"{den.name} draws no classes (unconditional or text-to-image): "
+                                   "sample accuracy needs a class-conditioned model, e.g. 'mnist-class-ddpm'.")
     raise ValueError(f"{den.name} draws the classes {names[:3]}..., which are no bundled dataset's "
                      f"({', '.join(CLASS_NAMES)}): pass a classifier trained on its data.")
 

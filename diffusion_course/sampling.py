@@ -60,19 +60,18 @@ def require_diffusion(den, what:str) -> Denoiser:
     "`den` as a `Denoiser` that predicts noise on a schedule, as `what` needs; a flow model is refused with a hint."
     den = as_denoiser(den)
     if den.prediction != "epsilon" or den.schedule is None:
-        raise ValueError(f"{what} needs a diffusion (epsilon-prediction) model with a noise schedule; {den.name!r} is "
-                         "a "
-                         "flow-matching model: use `sample(...)` / `flow_sample`, or a DDPM model such as "
-                         "'mnist-class-ddpm'.")
+        raise ValueError(f"{what} needs a diffusion (epsilon-prediction) model with a noise schedule; "
+                         f"{den.name!r} is a flow-matching model: use `sample(...)` / `flow_sample`, "
+                         "or a DDPM model such as 'mnist-class-ddpm'.")
     return den
 
 def require_flow(den, what:str) -> Denoiser:
     "`den` as a `Denoiser` that predicts a velocity (flow matching), as `what` needs; a diffusion model is refused."
     den = as_denoiser(den)
     if den.prediction != "velocity":
-        raise ValueError(f"{what} needs a flow-matching model (velocity prediction); {den.name!r} is a diffusion "
-                         "model: "
-                         "use `sample(...)` / `iterative_denoise`, or a flow model such as 'mnist-class-fm'.")
+        raise ValueError(f"{what} needs a flow-matching model (velocity prediction); "
+                         f"{den.name!r} is a diffusion model: use `sample(...)` / `iterative_denoise`, "
+                         "or a flow model such as 'mnist-class-fm'.")
     return den
 
 def check_sampler(den:Denoiser, sampler=None) -> str:
@@ -94,9 +93,9 @@ def resolve_timesteps(den:Denoiser, timesteps=None, steps=None) -> list:
 def check_start(i_start, timesteps) -> int:
     "`i_start` as an index into `timesteps`: 0 (pure noise) .. len - 1 (almost clean)."
     return check_number("i_start", i_start, 0, len(timesteps) - 1, integer=True,
-                        hint=f"0 starts from pure noise (t={timesteps[0]}), {len(timesteps) - 1} from an almost clean "
-                             "image "
-                             f"(t={timesteps[-1]}); in SDEdit, smaller = bigger edit.")
+                        hint=f"0 starts from pure noise (t={timesteps[0]}), "
+                             f"{len(timesteps) - 1} from an almost clean image (t={timesteps[-1]}); in SDEdit, "
+                             "smaller = bigger edit.")
 
 # %% ../nbs/13_sampling.ipynb #0958b315
 def predict_x0(x_t, eps, abar_t) -> torch.Tensor:
@@ -317,8 +316,9 @@ def sample(model,                 # a Denoiser, a bundled model name, a CourseUN
     interval = resolve_interval(den, guidance_interval, guidance)       # the model's own only with its own γ
     variance = resolve_variance(den, variance, guidance, sampler)        # the same
     guidance, sampler, flow = resolve_guidance(den, guidance), check_sampler(den, sampler), den.prediction == "velocity"
-    if flow and threshold is not None: raise ValueError(f"threshold={threshold!r}: {den.name!r} is a flow-matching "
-                                                        "model, which has no x̂0 to threshold; drop `threshold`.")
+    if flow and threshold is not None: raise ValueError(f"threshold={threshold!r}: "
+                                                        f"{den.name!r} is a flow-matching model, "
+                                                        "which has no x̂0 to threshold; drop `threshold`.")
     if flow: ts = check_steps(steps, MAX_FLOW_STEPS) or den.steps      # flow: a number of Euler/Heun steps
     else: ts = resolve_timesteps(den, steps=steps)
     x = torch.cat([_sample_batch(den, prompts[i:i + batch_size], guidance, sampler, ts, seed + i, threshold,

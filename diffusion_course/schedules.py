@@ -16,8 +16,8 @@ from .checks import check_number
 # %% ../nbs/10_forward.ipynb #a01cdaa9
 def _check_T(T) -> int:
     "The number of diffusion steps: an int in [1, 10^6]."
-    return check_number("T", T, 1, 1_000_000, integer=True, hint="The number of diffusion steps, e.g. 300 (the "
-                                                                 "course's MNIST) or 1000 (DDPM, IF).")
+    return check_number("T", T, 1, 1_000_000, integer=True, hint="The number of diffusion steps, e.g. 300 "
+                                                                 "(the course's MNIST) or 1000 (DDPM, IF).")
 
 def linear_betas(T:int=300,              # number of diffusion steps
                  beta_start:float=1e-4,  # beta of the first step
@@ -35,8 +35,8 @@ def cosine_betas(T:int=1000,          # number of diffusion steps
                  max_beta:float=0.999 # cap on each beta
                 ) -> torch.Tensor:    # float64 (T,)
     "The squared-cosine schedule (diffusers' `squaredcos_cap_v2`): `betas[t] = min(1 - f(t+1)/f(t), max_beta)`."
-    T, s = _check_T(T), check_number("s", s, 0, 1, hint="The offset of the cosine schedule: 0.008 in Improved DDPM "
-                                                        "and IF.")
+    T, s = _check_T(T), check_number("s", s, 0, 1, hint="The offset of the cosine schedule: "
+                                                        "0.008 in Improved DDPM and IF.")
     max_beta = check_number("max_beta", max_beta, 1e-6, 1, hint="The cap on each beta: 0.999 in Improved DDPM and IF.")
     f = lambda u: torch.cos((u + s) / (1 + s) * math.pi / 2) ** 2  # ᾱ(u)·f(0), with u = t/T in [0, 1]
     u = torch.arange(T + 1, dtype=torch.float64) / T
@@ -46,20 +46,20 @@ def cosine_betas(T:int=1000,          # number of diffusion steps
 def _timesteps(t, schedule, n=None) -> torch.Tensor:
     "`t` as a long tensor, () or (`n`,), checked against `schedule`; errors say what is expected."
     if not isinstance(schedule, NoiseSchedule):
-        raise TypeError("schedule must be a NoiseSchedule (e.g. `NoiseSchedule.linear(T=300)` or a diffusion model's "
-                        "`den.schedule`), "
+        raise TypeError("schedule must be a NoiseSchedule (e.g. "
+                        "`NoiseSchedule.linear(T=300)` or a diffusion model's `den.schedule`), "
                         f"not {type(schedule).__name__}: a flow-matching model has none.")
     tt = torch.as_tensor(t)
     if tt.dtype == torch.bool or tt.is_floating_point() or tt.is_complex():
         raise ValueError(f"t={t!r} must hold integer timesteps (dtype {tt.dtype}): pass an int or a long tensor, e.g. "
                          "`t.long()`.")
     if tt.ndim > 1 or (n is not None and tt.ndim == 1 and len(tt) != n):
-        raise ValueError(f"t has shape {tuple(tt.shape)}: expected an int or a (N,) tensor with one timestep per "
-                         f"image (N={n}).")
+        raise ValueError(f"t has shape {tuple(tt.shape)}: expected an int or a (N,) tensor with one timestep per image "
+                         f"(N={n}).")
     bad = tt[(tt < 0) | (tt >= schedule.T)]
     if len(bad.flatten()):
-        raise ValueError(f"t={bad.flatten()[:4].tolist()} is out of range for {schedule.name}: expected integers "
-                         f"0 <= t <= {schedule.T - 1} (0-based, as the index into `alphas_cumprod`).")
+        raise ValueError(f"t={bad.flatten()[:4].tolist()} is out of range for {schedule.name}: "
+                         f"expected integers 0 <= t <= {schedule.T - 1} (0-based, as the index into `alphas_cumprod`).")
     return tt.long()
 
 # %% ../nbs/10_forward.ipynb #665c077f
@@ -71,10 +71,9 @@ class NoiseSchedule:
         betas = torch.as_tensor(betas, dtype=torch.float64)
         bad = betas.flatten()[~((betas.flatten() > 0) & (betas.flatten() <= 1))]      # NaN fails both tests
         if betas.ndim != 1 or len(betas) == 0 or len(bad):
-            raise ValueError("betas must be a non-empty 1-D sequence of values in (0, 1]; got shape "
-                             f"{tuple(betas.shape)}"
-                             f"{', with ' + str(bad[:4].tolist()) if len(bad) else ''}. E.g. `linear_betas(300)` or "
-                             "`cosine_betas(1000)`.")
+            raise ValueError("betas must be a non-empty 1-D sequence of values in (0, 1]; "
+                             f"got shape {tuple(betas.shape)}{', with ' + str(bad[:4].tolist()) if len(bad) else ''}. "
+                             "E.g. `linear_betas(300)` or `cosine_betas(1000)`.")
         self.betas = betas.float()                              # β_t
         self.alphas = 1.0 - self.betas                          # α_t = 1 - β_t
         self.alphas_cumprod = torch.cumprod(self.alphas, dim=0) # ᾱ_t = α_0 α_1 ... α_t
@@ -123,17 +122,18 @@ def forward(x0,              # clean images (N, C, H, W) in [-1, 1]
         raise (ValueError if isinstance(x0, torch.Tensor) else TypeError)(
             f"x0 must be a float tensor in [-1, 1], not {getattr(x0, 'dtype', type(x0).__name__)}: "
             "use `load_image` or `x0.float() / 127.5 - 1` for 0..255 pixels.")
-    if not torch.isfinite(x0).all(): raise ValueError("x0 contains NaN or infinite values: pass clean images in "
-                                                      "[-1, 1].")
+    if not torch.isfinite(x0).all(): raise ValueError("x0 contains NaN or infinite values: pass clean images in [-1, "
+                                                      "1].")
     if x0.numel() and x0.abs().max() > 1 + 1e-2:
-        raise ValueError(f"x0 values span [{x0.min():.3g}, {x0.max():.3g}] but must lie in [-1, 1]: for images in "
-                         "[0, 1] pass `x0 * 2 - 1`; for 0..255 pixels use `load_image` or `x0 / 127.5 - 1`.")
+        raise ValueError(f"x0 values span [{x0.min():.3g}, {x0.max():.3g}] but must lie in [-1, 1]: for images in [0, "
+                         "1] pass `x0 * 2 - 1`; for 0..255 pixels use `load_image` or `x0 / 127.5 - 1`.")
     t = _timesteps(t, schedule, len(x0)).to(x0.device)
     abar = schedule.alphas_cumprod.to(x0.device, x0.dtype)[t]        # ᾱ_t: () or (N,)
     if abar.ndim: abar = abar.reshape(-1, *[1] * (x0.ndim - 1))     # (N, 1, 1, 1): one ᾱ per image
     eps = _randn_like(x0, generator) if noise is None else noise
-    if not torch.isfinite(eps).all(): raise ValueError("noise contains NaN or infinite values: pass `noise=None` "
-                                                       "to draw it, or standard normal noise shaped like x0.")
+    if not torch.isfinite(eps).all(): raise ValueError("noise contains NaN or infinite values: "
+                                                       "pass `noise=None` to draw it, "
+                                                       "or standard normal noise shaped like x0.")
     if eps.shape != x0.shape: raise ValueError(f"noise has shape {tuple(eps.shape)} but x0 has {tuple(x0.shape)}: "
                                                "they must match.")
     return abar.sqrt() * x0 + (1 - abar).sqrt() * eps               # DDPM eq. 4, reparametrised

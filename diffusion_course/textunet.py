@@ -112,6 +112,7 @@ class TextUNet(ModelMixin, ConfigMixin):
 def _attend(att, h, text, mask): return att(h, text, mask) if isinstance(att, TextAttention) else h
 
 def _needed(value, name):
-    if value is None: raise ValueError(f"This TextUNet is a stage II upsampler: pass {name}= (the upsampled low-res "
-                                       "image and its noise-augmentation step), e.g. through `UpsamplerDenoiser`.")
+    if value is None: raise ValueError(f"This TextUNet is a stage II upsampler: pass {name}= "
+                                       "(the upsampled low-res image and its noise-augmentation step), e.g. "
+                                       "through `UpsamplerDenoiser`.")
     return value

@@ -193,8 +193,9 @@ class Tour:
                 real, real_name = dc.to_signed(x[(y == int(name)).nonzero()[0, 0]])[None], f"a real {kind} {name}"
             if self.a.drawn.startswith("shapes:"):
                 if self.a.drawn[7:] not in dc.PICTURES:
-                    raise ValueError(f"PartA.drawn={self.a.drawn!r} names no drawing: use 'shapes:' with one of "
-                                     f"{list(dc.PICTURES)}, or a bundled drawing such as 'drawn_7'.")
+                    raise ValueError(f"PartA.drawn={self.a.drawn!r} names no drawing: "
+                                     f"use 'shapes:' with one of {list(dc.PICTURES)}, "
+                                     "or a bundled drawing such as 'drawn_7'.")
                 drawn = dc.load_image(dc.draw_shapes(dc.PICTURES[self.a.drawn[7:]], H), H)
             else: drawn = dc.load_drawing(self.a.drawn, H, C)
             drawn_name = f"a hand-drawn {self.a.drawn.split('_')[-1].split(':')[-1].removeprefix('a ')}"

@@ -218,8 +218,8 @@ def initial_network(cfg:TrainConfig):
     folder = pretrained_dir() / cfg.init if cfg.init in available_models() else Path(cfg.init)
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(f"init={cfg.init!r} is neither a bundled model ({', '.join(available_models())}) "
-                                "nor a folder holding a CourseUNet (config.json and weights): point it at a run's "
-                                "model/ folder, or at a checkpoint's model/ or ema/ folder.")
+                                "nor a folder holding a CourseUNet (config.json and weights): "
+                                "point it at a run's model/ folder, or at a checkpoint's model/ or ema/ folder.")
     src = CourseUNet.from_pretrained(folder)                    # a damaged file or another model class: says which
     want = make_model(cfg).config                                                     # the recipe's architecture
     keys = ("num_hiddens", "time_cond", "num_classes", "time_mode", "objective", "num_train_timesteps", "beta_start",

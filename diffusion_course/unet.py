@@ -231,6 +231,6 @@ def load_model_folder(cls,        # a diffusers model class, e.g. `CourseUNet`
                          f"({type(e).__name__}: {str(e).strip().splitlines()[0][:120]}). {fix}") from None
     wanted = set((model[0] if isinstance(model, tuple) else model).state_dict())
     if stored != wanted:                                              # diffusers would fill missing weights with noise
-        raise ValueError(f"{weights} does not fit {config.name}: missing {sorted(wanted - stored)[:3]}, unexpected "
-                         f"{sorted(stored - wanted)[:3]} (the config of another model?). {fix}")
+        raise ValueError(f"{weights} does not fit {config.name}: missing {sorted(wanted - stored)[:3]}, "
+                         f"unexpected {sorted(stored - wanted)[:3]} (the config of another model?). {fix}")
     return model

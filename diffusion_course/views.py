@@ -52,8 +52,8 @@ class Negate(View):
 class PatchPermute(View):
     "Shuffle an `n` x `n` grid of square tiles with a fixed random permutation (seeded)."
     def __init__(self, n:int=2, seed:int=0):
-        n = check_number("n", n, 1, integer=True, hint="Tiles per side; it must divide the image side (e.g. 2, 4 or 7 "
-                                                       "for 28 px).")
+        n = check_number("n", n, 1, integer=True, hint="Tiles per side; it must divide the image side (e.g. 2, "
+                                                       "4 or 7 for 28 px).")
         self.n, self.perm = n, torch.randperm(n * n, generator=torch.Generator().manual_seed(seed))
     def _tiles(self, x):
         N, C, H, W = x.shape
@@ -86,11 +86,11 @@ def check_views(views, prompts, image_shape) -> list:
     "`views` as `View`s, one per prompt, each keeping an image of `image_shape` (C, H, W) the same shape."
     if isinstance(views, (View, str)): raise TypeError(f"views={views!r} is one view: pass a list, one per prompt, "
                                                        "e.g. [Identity(), Flip()].")
-    if isinstance(prompts, str): raise ValueError(f"prompts={prompts!r} is one string: pass a list, one prompt per "
-                                                  "view, e.g. ['6', '9'].")
+    if isinstance(prompts, str): raise ValueError(f"prompts={prompts!r} is one string: pass a list, "
+                                                  "one prompt per view, e.g. ['6', '9'].")
     views, x = [as_view(v) for v in views], torch.zeros(1, *image_shape)
-    if len(views) != len(prompts): raise ValueError(f"Got {len(prompts)} prompts for {len(views)} views: pass one "
-                                                    "prompt per view.")
+    if len(views) != len(prompts): raise ValueError(f"Got {len(prompts)} prompts for {len(views)} views: "
+                                                    "pass one prompt per view.")
     for v in views:  # PatchPermute explains a grid that does not fit
         if v(x).shape != x.shape: raise ValueError(f"{v!r} turns a {tuple(image_shape)} image into "
                                                    f"{tuple(v(x).shape[1:])}: a view must keep the shape.")

@@ -14,6 +14,8 @@
    notebook's saved text outputs. Vague durations ("a few seconds") have no number to check and always fail: quote
    the measurement or leave the duration out. README.md has no outputs of its own: its durations must appear in
    the saved text output of some notebook.
+4. Every error message stays greppable: wrapped over several string literals, it breaks only between clauses
+   (tools/messages.py, which also rewraps them with `--fix`).
 """
 import json
 import re
@@ -131,7 +133,19 @@ def prose_problems(root: Path = ROOT) -> list:
     return found
 
 
+def message_problems(root: Path = ROOT) -> list:
+    "Error messages split inside a clause (tools/messages.py), which grep cannot find."
+    import messages
+    found = []
+    for path in sorted((root / "nbs").glob("*.ipynb")):
+        for cell, src in messages.cell_sources(json.loads(path.read_text(encoding="utf-8"))):
+            found += [f"{path.relative_to(root)} cell {cell.get('id')} line {line}: message split inside a clause "
+                      f"({first[:60]}...): run `python tools/messages.py --fix`"
+                      for line, first in messages.problems_in(src)]
+    return found
+
+
 if __name__ == "__main__":
-    found = ruff_problems() + prose_problems()
+    found = ruff_problems() + prose_problems() + message_problems()
     print("\n".join(found) or "lint: all checks passed")
     sys.exit(1 if found else 0)
