@@ -27,10 +27,15 @@ from .unet import *
 from .trainer import *
 from .records import *
 from .release import *
+from .reflow import *
 from .t2i_train import *
 from .t2i_eval import *
 from .showpieces import *
 from .metrics import *
+from .tour_base import *
+from .tour_a import *
+from .tour_b import *
+from .tour_page import *
 from .tour import *
 """
 

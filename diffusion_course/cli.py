@@ -136,6 +136,7 @@ def _eval_class(den, args) -> dict:
     from diffusion_course.metrics import evaluate_class_model, format_quality
     keys = ("accuracy", "fid", "fid_floor", "fid_ratio", "diversity", "real_diversity", "network_calls", "seconds")
     args.floor_split = args.floor_split or "random"                         # metrics' default
+    if args.steps_table: return _eval_steps(den, args)
     rows = [evaluate_class_model(den, args.n_per_class, guidance=g, sampler=args.sampler, steps=args.steps,
                                  seed=args.seed, split=args.floor_split, guidance_interval=args.guidance_interval,
                                  variance=args.variance)
@@ -151,12 +152,21 @@ def _eval_class(den, args) -> dict:
         print("per class: " + ", ".join(f"{c}: {a:.0%}" for c, a in per_class))
     return dict(rows=rows)
 
+def _eval_steps(den, args) -> dict:
+    "One row per sampler of `den` and step count (1, 2, 4, 8, its default), at the model's own guidance."
+    from diffusion_course.metrics import format_quality, sampler_settings, steps_table
+    rows = steps_table(sampler_settings(den, name=str(args.model)), args.n_per_class, args.seed)
+    print(f"{args.model}: {args.n_per_class} samples per class and row, the model's own guidance; FID on the "
+          "classifier's features, its floor = two real test sets of the same size")
+    print(format_quality(rows, ("accuracy", "fid", "fid_floor", "fid_ratio", "network_calls", "seconds")))
+    return dict(rows=[{k: v for k, v in r.items() if k != "per_class_accuracy"} for r in rows])
+
 def cmd_sample(args):
     "Sample `--n` images per prompt: a labelled grid (.png, .jpg, …) or the tensor (.pt, .npy)."
     from diffusion_course.checks import check_count
     from diffusion_course.files import check_output_file
     from diffusion_course.sampling import sample
-    from diffusion_course.tour import save_samples
+    from diffusion_course.imageio import save_samples
     out = check_output_file(args.out, SAMPLE_SUFFIXES)                  # before the sampling, not after it
     check_count("the number of prompts", len(args.prompts)); check_count("--n", args.n); _check_sampling(args)
     prompts = [p for p in args.prompts for _ in range(args.n)]          # prompt i's images are i * n ... i * n + n - 1
@@ -178,6 +188,11 @@ def _check_eval(args):
                  hint="At least 2 (the diversity compares pairs); "
                       f"10 classes x --n-per-class images must stay within {MAX_IMAGES} per run.")
     for g in args.guidance_sweep or []: check_guidance(g)
+    chosen = [f for f, v in (("--guidance-sweep", args.guidance_sweep), ("--guidance", args.guidance),
+                             ("--steps", args.steps), ("--sampler", args.sampler)) if v is not None]
+    if args.steps_table and chosen:
+        raise ValueError("--steps-table measures every sampler at 1, 2, 4, 8 steps and the default, "
+                         f"each at the model's own guidance: drop {', '.join(chosen)}.")
     return None if args.json is None else check_output_file(args.json, (".json",))
 
 def cmd_eval(args):
@@ -194,6 +209,7 @@ def cmd_eval(args):
     args.guidance = resolve_guidance(den, args.guidance)
     if isinstance(den, TextDenoiser):
         if args.guidance_sweep: raise ValueError("--guidance-sweep: only for the class models; use --guidance.")
+        if args.steps_table: raise ValueError("--steps-table: only for the class models; drop it.")
         if args.floor_split is not None: raise ValueError("--floor-split: only for the class models' FID; drop it.")
         if args.variance is not None: raise ValueError("--variance: only for the class models here; drop it.")
         if args.upsample and not args.showpieces: raise ValueError("--upsample: only with --showpieces; drop it.")
@@ -345,6 +361,9 @@ def _sampling_parsers(sub):
             e.add_argument("--n-per-class", type=int, default=10, help="samples per class (default: 10)")
             e.add_argument("--guidance-sweep", type=float, nargs="+", metavar="GAMMA",
                            help="class models: one row per guidance scale, e.g. 0 1 3 5 7")
+            e.add_argument("--steps-table", action="store_true",
+                           help="class models: one row per sampler and step count (1, 2, 4, 8 and the model's "
+                                "default), each at the model's own guidance")
             e.add_argument("--floor-split", choices=["random", "halves"],
                            help="class models: the test split's halves after a seeded shuffle (random, the default) "
                                 "or in file order (halves: for MNIST two groups of writers, which inflates the floor)")

@@ -404,11 +404,11 @@ PRETRAINED = {  # name -> (dataset, description)
     "fashion-class-ddpm": ("fashion", "the same recipe trained on Fashion-MNIST; prompts are the 10 class names, "
                                       "'' = unconditional"),
     "emoji-t2i": ("emoji", "text-to-image TextUNet (32x32 RGB, cosine T=1000, MiniLM tokens) trained on captioned "
-                           "emoji; "
-                           "free-text prompts, '' = unconditional"),
-    "mnist-class-fm": ("mnist", "class-conditioned flow-matching CourseUNet (D=64, EMA) trained on MNIST; Euler "
-                                "sampling; "
-                                "prompts '0'..'9', '' = unconditional"),
+                           "emoji; free-text prompts, '' = unconditional"),
+    "mnist-class-fm": ("mnist", "class-conditioned flow-matching CourseUNet (D=64, EMA) trained on MNIST; "
+                                "Euler sampling; prompts '0'..'9', '' = unconditional"),
+    "mnist-class-fm-1step": ("mnist", "mnist-class-fm reflowed and distilled: one Euler step at γ = 1 (two with "
+                                      "steps=2); prompts '0'..'9'"),
 }
 
 def pretrained_dir() -> Path:

@@ -6,7 +6,7 @@
 __all__ = ['SPLITS', 'classifier_features', 'gaussian_fit', 'sqrtm_psd', 'frechet_distance', 'class_diversity', 'real_sets',
            'reference_features', 'count_calls', 'scheduler_for', 'sample_with_scheduler', 'evaluate_class_model',
            'guidance_curve', 'best_row', 'best_class_guidance', 'plot_guidance_curve', 'steps_table', 'format_quality',
-           'sampler_family', 'plot_steps_table']
+           'sampler_settings', 'sampler_family', 'plot_steps_table']
 
 # %% ../nbs/29_metrics.ipynb #5496c20b
 import contextlib
@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 import torch
 
 # %% ../nbs/29_metrics.ipynb #2fe1b377
+from diffusers import DPMSolverMultistepScheduler, UniPCMultistepScheduler
 from .data import CLASS_NAMES, load_tensors, to_signed
 from .denoisers import as_denoiser
 from .release import load_classifier, model_dataset
@@ -202,6 +203,22 @@ def format_quality(rows, keys=("accuracy", "fid", "fid_floor", "fid_ratio", "div
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(fmt(k, r[k]) for k in head) + " |" for r in rows]
     return "\n".join(lines)
+
+# %% ../nbs/29_metrics.ipynb #5d999080
+def sampler_settings(model, steps=(1, 2, 4, 8), name:str|None=None, samplers=None) -> list:
+    "`steps_table` settings: each sampler of `model` at each of `steps`, and its first sampler at the model's default."
+    den = as_denoiser(model)
+    name = name or den.name
+    if den.prediction == "velocity": families = {"Euler": "euler", "Heun": "heun"}
+    else: families = {"DDPM strided": "ddpm", "DDIM": "ddim",
+                      "DPM-Solver++ 2M": scheduler_for(den, DPMSolverMultistepScheduler),
+                      "UniPC": scheduler_for(den, UniPCMultistepScheduler)}
+    families = {k: v for k, v in families.items() if samplers is None or k in samplers}
+    first = next(iter(families))
+    rows = [(f"{name}, {fam} {k}", den, s, k) for fam, s in families.items() for k in steps]
+    default = (f"{name}, {first} {den.steps}", den, families[first], den.steps)
+    if den.steps not in steps: rows.insert(len(steps), default)
+    return rows
 
 # %% ../nbs/29_metrics.ipynb #737dd80a
 def sampler_family(setting:str) -> str:

@@ -7,8 +7,7 @@ __all__ = ['EVAL_CONCEPTS', 'PARAPHRASES', 'JUDGE_HELD_OUT', 'JUDGE_PRESETS', 'n
            'augment', 'judge_split', 'one_cycle_lr', 'JudgeConfig', 'JudgeRecipe', 'all_concepts', 'train_judge',
            'classify', 'topk', 'reads_as', 'prompt_fidelity', 'fidelity_curve', 'best_guidance', 'load_judge',
            'mean_pairwise_distance', 'shipped_prompts', 'write_model_files', 'publish_t2i', 'real_reference',
-           'diversity', 'style_diversity', 'publish_judge', 'psnr', 'detail_ratio', 'upsampler_report',
-           'publish_upsampler']
+           'diversity', 'style_diversity', 'publish_judge', 'detail_ratio', 'upsampler_report', 'publish_upsampler']
 
 # %% ../nbs/28_t2i_eval.ipynb #5f4570a0
 import json
@@ -25,6 +24,7 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 
 # %% ../nbs/28_t2i_eval.ipynb #c0c162bb
+from .blur import psnr
 from .checks import check_number
 from .files import atomic_path
 from .deepfloyd import COURSE_PROMPTS
@@ -420,10 +420,6 @@ it with `diffusion_course.load_judge("{name}")`.
     return dest
 
 # %% ../nbs/28_t2i_eval.ipynb #a8e3a4a7
-def psnr(x:torch.Tensor, y:torch.Tensor) -> float:
-    "Peak signal-to-noise ratio (dB) of images `x` against `y`, both in [0, 1]."
-    return (10 * torch.log10(1 / F.mse_loss(x.clamp(0, 1), y))).item()
-
 def detail_ratio(x:torch.Tensor, real:torch.Tensor, sigma:float=1.0) -> float:
     "Fine detail of images `x` against `real` (both in [0, 1]): the ratio of their high-pass energies (1 = as sharp)."
     hp = lambda z: z - gaussian_blur(z, [5, 5], [sigma, sigma])
@@ -440,7 +436,7 @@ def upsampler_report(upsampler, stage1, judge, data, style:str=JUDGE_HELD_OUT, s
     names = [with_article(phrase(data.names[i])) for i in idx]
     outs = {"bilinear": F.interpolate(low, scale_factor=2, mode="bilinear")}
     for s in (0, den.aug_level): outs[f"upsampler, s={s}"] = upsample_with(den, low, names, seed=seed, aug_level=s)
-    rec = {k: psnr(v, real) for k, v in outs.items()}
+    rec = {k: psnr(v.clamp(0, 1), real, data_range=1) for k, v in outs.items()}
     detail = {k: detail_ratio(v, real) for k, v in outs.items()}
     prompts = name_prompts(judge.config.concepts)
     ps = list(prompts)

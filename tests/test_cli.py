@@ -78,6 +78,17 @@ def test_eval_guidance_sweep_gives_a_row_per_gamma(tiny_model, tmp_path):
     assert report["settings"]["floor_split"] == "halves" and {row["split"] for row in report["rows"]} == {"halves"}
 
 
+def test_eval_steps_table_gives_a_row_per_sampler_and_step_count(tiny_model, tmp_path):
+    out = tmp_path / "steps.json"
+    r = _cli("eval", "--model", tiny_model, "--n-per-class", 2, "--steps-table", "--json", out)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(out.read_text())["rows"]
+    families = ("DDPM strided", "DDIM", "DPM-Solver++ 2M", "UniPC")
+    assert [row["setting"] for row in rows][:5] == [f"{tiny_model}, DDPM strided {k}" for k in (1, 2, 4, 8, 34)]
+    assert len(rows) == 5 + 3 * 4 and {row["setting"].split(", ")[1].rsplit(" ", 1)[0] for row in rows} == set(families)
+    assert [row["network_calls"] for row in rows[5:9]] == [1, 2, 4, 8]       # DDIM: one call per step at its γ
+
+
 def test_guidance_interval_reaches_the_sampler(tiny_model, tmp_path):
     bundled = "mnist-class-ddpm"                                            # trained: guidance changes its samples
     r = _sample(bundled, tmp_path / "plain.npy", "--prompts", "7", "3", "--guidance", 1)

@@ -49,9 +49,26 @@ def recipe():
         from diffusion_course.t2i_eval import JudgeConfig, JudgeRecipe
         concepts = tuple(sorted(set(load_emoji(32, limit=40).names))[:10])
         return JudgeRecipe(JudgeConfig(concepts, epochs=3, batch_size=8, width=8, limit=40))
+    if which == "reflow":
+        from pathlib import Path
+        from diffusion_course.reflow import ReflowConfig, ReflowRecipe
+        here = Path(out).parent                                     # tiny teacher and pairs: see `_reflow_inputs`
+        return ReflowRecipe(ReflowConfig(init=str(here / "init"), pairs=str(here / "pairs"), epochs=3, batch_size=16,
+                                         n_test=16, sample_steps=1))
 fit(recipe(), out=out, resume=resume, progress=False, callbacks=[Slow()] if delay else [])
 """.replace("{tiny}", repr(TINY))
-RECIPES = ("class-ddpm", "emoji-t2i", "emoji-t2i-sr", "classifier", "judge")   # every model the package trains
+RECIPES = ("class-ddpm", "emoji-t2i", "emoji-t2i-sr", "classifier", "judge", "reflow")   # every model it trains
+
+
+def _reflow_inputs(folder):
+    "A tiny class-conditioned flow UNet in `folder`/init and 96 of its one-step pairs in `folder`/pairs."
+    from diffusion_course.denoisers import CourseDenoiser
+    from diffusion_course.reflow import write_pairs
+    torch.manual_seed(0)
+    unet = CourseUNet(num_hiddens=8, time_cond=True, num_classes=10, objective="flow")
+    unet.save_pretrained(Path(folder) / "init")
+    write_pairs(CourseDenoiser(unet), Path(folder) / "pairs", n=96, chunk=48, steps=1, sampler="euler", guidance=1.0,
+                progress=False)
 
 
 def _env():
@@ -94,6 +111,7 @@ def _assert_same_run(a, b):
 @pytest.mark.parametrize("which", RECIPES)
 def test_sigkill_mid_epoch_then_resume_is_exact(tmp_path, which):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
+    if which == "reflow": _reflow_inputs(tmp_path)
     _train(straight, which=which)
     delay = 0.15                                                         # 5 to 8 steps per epoch: about 1 s each
     p = subprocess.Popen([sys.executable, "-c", SCRIPT, str(killed), "new", str(delay), which], env=_env(),

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from diffusion_course.tour import PARTS, check_gallery
+from diffusion_course.tour import PARTS
+from diffusion_course.tour_page import check_gallery
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,8 @@ def test_chromium_check_catches_a_missing_image(gallery, browser):
 
 def test_parts_are_deterministic(tmp_path):
     "The same seed gives the same figures and numbers (every sampler call gets its own seeded generators)."
-    from diffusion_course.tour import Tour, tour_iterative, tour_sdedit
+    from diffusion_course.tour_a import tour_iterative, tour_sdedit
+    from diffusion_course.tour_base import Tour
     runs = []
     for i in range(2):
         tour = Tour(tmp_path / str(i), seed=3, fast=True)
@@ -122,7 +124,7 @@ def test_sample_grids_show_each_image_at_96_px_or_more(tmp_path, n, prompts):
     "`diffusion-course sample` pictures: a 32-px sample is drawn over at least 96 pixels of the PNG."
     import torch
     from PIL import Image
-    from diffusion_course.tour import save_samples
+    from diffusion_course.imageio import save_samples
     path = save_samples(torch.rand(n * prompts, 3, 32, 32), [f"p{i}" for i in range(prompts)], tmp_path / "s.png", n=n)
     columns = n if n > 1 else min(prompts, 10)
     assert Image.open(path).size[0] >= 96 * columns + 40, Image.open(path).size
