@@ -197,39 +197,45 @@ def _check_eval(args):
 
 def cmd_eval(args):
     "Measure a model's samples: accuracy, FID vs its floor, diversity (class models); prompt fidelity (emoji-t2i)."
-    from diffusion_course.checks import interval_json
     from diffusion_course.files import atomic_path
-    from diffusion_course.denoisers import TextDenoiser, as_denoiser
-    from diffusion_course.sampling import interval_words, resolve_guidance, resolve_variance
+    from diffusion_course.denoisers import as_denoiser
+    from diffusion_course.sampling import interval_words
     out = _check_eval(args); _check_sampling(args)
     t0 = time.time()
     den = as_denoiser(args.model)
-    own = args.guidance is None and not args.guidance_sweep                # the model's own γ, and its interval
-    args.guidance_interval = args.guidance_interval or (den.guidance_interval if own else None)
-    args.guidance = resolve_guidance(den, args.guidance)
+    s = _eval_settings(den, args)                                         # what the report says it sampled with
+    report = _eval_report(den, args)
+    seconds = time.time() - t0
+    var = f", variance {s.variance}" if s.sampler == "ddpm" else ""
+    print(f"({seconds:.0f} s; guidance {args.guidance_sweep or s.guidance} {interval_words(s.interval)}{var}, "
+          f"seed {args.seed})")
+    if out is None: return
+    settings = dict(model=str(args.model), n_per_class=args.n_per_class, **s.record(), seed=args.seed,
+                    floor_split=args.floor_split, seconds=round(seconds, 1))
+    if args.guidance_sweep: settings["guidance"] = args.guidance_sweep
+    if args.steps_table: settings.update(sampler="each row's", steps="each row's")   # rows record their own
+    with atomic_path(out) as tmp: tmp.write_text(json.dumps(dict(settings=settings, **report), indent=1))
+    print(f"wrote {out}")
+
+def _eval_settings(den, args):
+    "The sampling settings `eval` reports: the flags resolved once against the model's own (a sweep: its first γ)."
+    from diffusion_course.sampling import resolve_settings
+    guidance = args.guidance_sweep[0] if args.guidance_sweep else args.guidance   # an explicit γ, as each row's
+    return resolve_settings(den, guidance, args.sampler, args.steps, args.variance, args.guidance_interval)
+
+def _eval_report(den, args) -> dict:
+    "The report of `eval` for the kind of model `den` is, after refusing the flags that kind has no use for."
+    from diffusion_course.denoisers import TextDenoiser
     if isinstance(den, TextDenoiser):
         if args.guidance_sweep: raise ValueError("--guidance-sweep: only for the class models; use --guidance.")
         if args.steps_table: raise ValueError("--steps-table: only for the class models; drop it.")
         if args.floor_split is not None: raise ValueError("--floor-split: only for the class models' FID; drop it.")
         if args.variance is not None: raise ValueError("--variance: only for the class models here; drop it.")
         if args.upsample and not args.showpieces: raise ValueError("--upsample: only with --showpieces; drop it.")
-        report = _eval_showpieces(den, args) if args.showpieces else _eval_t2i(den, args)
-    else:
-        if args.showpieces or args.upsample:
-            raise ValueError("--showpieces/--upsample: only for text-to-image models such as emoji-t2i; drop them.")
-        args.variance = resolve_variance(den, args.variance, None if own else args.guidance, args.sampler)
-        report = _eval_class(den, args)
-    seconds = time.time() - t0
-    where = interval_words(args.guidance_interval)
-    var = f", variance {args.variance}" if args.variance else ""
-    print(f"({seconds:.0f} s; guidance {args.guidance_sweep or args.guidance} {where}{var}, seed {args.seed})")
-    if out is None: return
-    settings = dict(model=str(args.model), n_per_class=args.n_per_class, guidance=args.guidance, sampler=args.sampler,
-                    steps=args.steps, seed=args.seed, floor_split=args.floor_split,
-                    guidance_interval=interval_json(args.guidance_interval), variance=args.variance,
-                    seconds=round(seconds, 1))
-    with atomic_path(out) as tmp: tmp.write_text(json.dumps(dict(settings=settings, **report), indent=1))
-    print(f"wrote {out}")
+        return _eval_showpieces(den, args) if args.showpieces else _eval_t2i(den, args)
+    if args.showpieces or args.upsample:
+        raise ValueError("--showpieces/--upsample: only for text-to-image models such as emoji-t2i; drop them.")
+    return _eval_class(den, args)
 
 # %% ../nbs/90_cli.ipynb #ce56165c
 def _bench_machine() -> str:

@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['SPLITS', 'classifier_features', 'gaussian_fit', 'sqrtm_psd', 'frechet_distance', 'class_diversity', 'real_sets',
            'reference_features', 'count_calls', 'scheduler_for', 'sample_with_scheduler', 'evaluate_class_model',
-           'guidance_curve', 'best_row', 'best_class_guidance', 'plot_guidance_curve', 'steps_table', 'format_quality',
-           'sampler_settings', 'sampler_family', 'plot_steps_table']
+           'scored_settings', 'guidance_curve', 'best_row', 'best_class_guidance', 'plot_guidance_curve', 'steps_table',
+           'format_quality', 'sampler_settings', 'sampler_family', 'plot_steps_table']
 
 # %% ../nbs/29_metrics.ipynb #5496c20b
 import contextlib
@@ -23,9 +23,7 @@ from diffusers import DPMSolverMultistepScheduler, UniPCMultistepScheduler
 from .data import CLASS_NAMES, load_tensors, to_signed
 from .denoisers import as_denoiser
 from .release import load_classifier, model_dataset
-from .checks import check_steps, interval_json
-from .sampling import (generators, guided_estimate, require_diffusion, resolve_guidance,
-                                      resolve_interval, resolve_variance, sample, start_noise)
+from .sampling import generators, guided_estimate, require_diffusion, resolve_settings, sample, start_noise
 
 # %% ../nbs/29_metrics.ipynb #bf678400
 @torch.no_grad()
@@ -114,11 +112,10 @@ def sample_with_scheduler(model, scheduler, prompts, steps:int, guidance=None, s
                           guidance_interval=None) -> torch.Tensor:   # (σ_lo, σ_hi] as in `sample`
     "Images in [0, 1] from `prompts` with a diffusers `scheduler` over `model`'s guided ε (image i: noise of seed + i)."
     den = require_diffusion(as_denoiser(model), "sample_with_scheduler")
-    interval, n = resolve_interval(den, guidance_interval, guidance), len(prompts)   # before γ is resolved
-    guidance = resolve_guidance(den, guidance)
+    s, n = resolve_settings(den, guidance, steps=steps, guidance_interval=guidance_interval), len(prompts)
     cond, uncond = den.condition(list(prompts), n), den.condition("", n)
-    estimate = guided_estimate(den, cond, uncond, guidance, interval)
-    scheduler.set_timesteps(check_steps(steps, den.T) or den.steps)
+    estimate = guided_estimate(den, cond, uncond, s.guidance, s.interval)
+    scheduler.set_timesteps(s.steps)
     x = start_noise(den, generators(seed, n)) * scheduler.init_noise_sigma           # 1. x_T
     for t in scheduler.timesteps:
         eps = estimate(scheduler.scale_model_input(x, t), int(t)).eps   # 2. guided ε
@@ -133,10 +130,11 @@ def evaluate_class_model(model, n_per_class:int=100, guidance=None, sampler=None
                          variance=None) -> dict:    # the 'ddpm' step's 'small' or 'large' variance (see `sample`)
     "Accuracy, classifier-feature FID (and its real-vs-real floor), diversity and cost of a class model's samples."
     den = as_denoiser(model)
-    if scheduler is not None and variance is not None:
-        raise ValueError(f"variance={variance!r} sets our 'ddpm' step's noise; a diffusers scheduler has its own "
-                         "(its variance_type): pass one of scheduler= and variance=.")
-    if scheduler is None: variance = resolve_variance(den, variance, guidance, sampler)   # as `sample` will use it
+    s = resolve_settings(den, guidance, sampler, steps, variance, guidance_interval)   # recorded with the scores
+    if scheduler is not None and (sampler, variance) != (None, None):
+        raise ValueError(f"sampler={sampler!r}, variance={variance!r}: "
+                         "a diffusers scheduler is the sampler and has its own noise (its variance_type); "
+                         "pass scheduler= or sampler=/variance=, not both.")
     dataset = model_dataset(den)
     clf = load_classifier(dataset)
     f_ref, f_real, real_y = reference_features(dataset, n_per_class, split)
@@ -144,9 +142,8 @@ def evaluate_class_model(model, n_per_class:int=100, guidance=None, sampler=None
     t0 = time.perf_counter()
     with count_calls(den) as calls:
         prompts = [den.class_names[i] for i in labels]
-        if scheduler is None: x = sample(den, prompts, guidance=guidance, sampler=sampler, steps=steps, seed=seed,
-                                         guidance_interval=guidance_interval, variance=variance)
-        else: x = sample_with_scheduler(den, scheduler, prompts, steps, guidance, seed, guidance_interval)
+        if scheduler is None: x = sample(den, prompts, seed=seed, **s.kwargs())
+        else: x = sample_with_scheduler(den, scheduler, prompts, s.steps, s.guidance, seed, s.interval)
     seconds = time.perf_counter() - t0
     x = x * 2 - 1
     f_gen = classifier_features(clf, x)
@@ -156,8 +153,12 @@ def evaluate_class_model(model, n_per_class:int=100, guidance=None, sampler=None
     return dict(accuracy=right.float().mean().item(), per_class_accuracy=per_class, fid=fid, fid_floor=floor,
                 fid_ratio=fid / floor, diversity=class_diversity(f_gen, labels),
                 real_diversity=class_diversity(f_real, real_y), network_calls=calls[0], seconds=seconds,
-                n=len(x), guidance=guidance, sampler=sampler, steps=steps, split=split,
-                guidance_interval=interval_json(guidance_interval), variance=variance)
+                n=len(x), split=split, **scored_settings(s, scheduler))
+
+def scored_settings(s, scheduler=None) -> dict:
+    "The record of settings `s` beside a score; with a diffusers `scheduler`, its class is the sampler."
+    if scheduler is None: return s.record()
+    return dict(s.record(), sampler=type(scheduler).__name__, variance=None, threshold=None)
 
 # %% ../nbs/29_metrics.ipynb #f1472214
 def guidance_curve(model, gammas=(0, 1, 2, 3, 5, 7, 10), n_per_class:int=100, seed:int=0, sampler=None,

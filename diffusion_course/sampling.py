@@ -7,11 +7,12 @@ __all__ = ['MAX_FLOW_STEPS', 'FLOW_SAMPLERS', 'SAMPLERS', 'check_seed', 'generat
            'require_diffusion', 'require_flow', 'check_sampler', 'resolve_timesteps', 'check_start', 'predict_x0',
            'one_step_denoise', 'cfg_estimate', 'noise_sigma', 'resolve_interval', 'resolve_variance', 'interval_words',
            'guided_estimate', 'step_log_variance', 'threshold_x0', 'ddpm_step', 'ddim_step', 'Frames', 'denoise_loop',
-           'iterative_denoise', 'resolve_threshold', 'flow_sample', 'sample', 'as_upsampler', 'stage_two',
-           'upsample_with', 'sweep', 'show_sweep']
+           'iterative_denoise', 'resolve_threshold', 'SamplingSettings', 'resolve_settings', 'flow_sample', 'sample',
+           'as_upsampler', 'stage_two', 'upsample_with', 'sweep', 'show_sweep']
 
 # %% ../nbs/13_sampling.ipynb #0bb02715
 import math
+from dataclasses import dataclass
 from functools import partial
 
 import torch
@@ -20,7 +21,7 @@ import matplotlib.pyplot as plt
 # %% ../nbs/13_sampling.ipynb #358d9708
 from .denoisers import Denoiser, Prediction, as_denoiser
 from .checks import check_count, check_guidance, check_images, check_interval, check_number, check_steps
-from .checks import check_noisy, check_timestep, check_timesteps, check_variance
+from .checks import check_noisy, check_timestep, check_timesteps, check_variance, interval_json
 from .upsampler import UpsamplerDenoiser, load_upsampler
 
 # %% ../nbs/13_sampling.ipynb #21095992
@@ -251,14 +252,15 @@ def iterative_denoise(den:Denoiser, x_t, prompt="", i_start:int=0, guidance:floa
                       variance:str="small", frames:Frames|None=None, guidance_interval=None) -> torch.Tensor:
     "Denoise `x_t` (at `timesteps[i_start]`) with `prompt`, guided by `guidance` (1 = none, None = the model's)."
     den = require_diffusion(den, "iterative_denoise")
-    timesteps, sampler = resolve_timesteps(den, timesteps), check_sampler(den, sampler)
-    interval, guidance = resolve_interval(den, guidance_interval, guidance), resolve_guidance(den, guidance)
+    s = resolve_settings(den, guidance, sampler, variance=variance, guidance_interval=guidance_interval,
+                         threshold=threshold)
+    timesteps = resolve_timesteps(den, timesteps)
     x_t, i_start = check_noisy(x_t, den.image_shape, "x_t"), check_start(i_start, timesteps)
     n = len(x_t)
     cond, unc = den.condition(prompt, n), den.condition(uncond, n)
-    estimate = guided_estimate(den, cond, unc, guidance, interval)   # guided where σ_lo < σ(t) ≤ σ_hi
-    return denoise_loop(estimate, x_t, timesteps, den.alphas_cumprod, i_start, sampler, generator,
-                        resolve_threshold(den, threshold), after_step, variance, frames)
+    estimate = guided_estimate(den, cond, unc, s.guidance, s.interval)   # guided where σ_lo < σ(t) ≤ σ_hi
+    return denoise_loop(estimate, x_t, timesteps, den.alphas_cumprod, i_start, s.sampler, generator,
+                        s.x0_threshold, after_step, s.variance, frames)
 
 def resolve_threshold(den:Denoiser, threshold=None):
     "The x̂0 threshold to apply: `den.threshold` for None, nothing for 'none', IF's settings for 'dynamic'."
@@ -270,24 +272,67 @@ def resolve_threshold(den:Denoiser, threshold=None):
     if threshold == "dynamic": return getattr(den, "dynamic_threshold", dict(ratio=0.95, max_value=1.5))
     return threshold
 
+# %% ../nbs/13_sampling.ipynb #1fd1681d
+@dataclass(frozen=True)
+class SamplingSettings:
+    "How a model is sampled: its defaults and the caller's overrides, resolved once by `resolve_settings`."
+    guidance: float           # the CFG scale γ (1: no guidance)
+    interval: tuple|None      # (σ_lo, σ_hi]: the noise levels γ acts on; None: every step
+    sampler: str              # 'ddpm' | 'ddim' (diffusion) or 'euler' | 'heun' (flow)
+    steps: int                # strided timesteps (diffusion) or Euler/Heun steps (flow)
+    variance: str             # the 'ddpm' step's noise: 'small' (β̃_t) or 'large' (β_t)
+    threshold: str|dict       # the x̂0 threshold: 'none', 'clip' or dynamic thresholding's dict(ratio, max_value)
+
+    @property
+    def x0_threshold(self):
+        "The threshold as `threshold_x0` takes it (None: no threshold)."
+        return None if self.threshold == "none" else self.threshold
+
+    def kwargs(self) -> dict:
+        "The settings as `sample`'s arguments; resolving them again gives the same settings."
+        return dict(guidance=self.guidance, guidance_interval=self.interval, sampler=self.sampler, steps=self.steps,
+                    variance=self.variance, threshold=self.threshold)
+
+    def record(self) -> dict:
+        "The settings as JSON-ready values, to store beside results (σ_hi = ∞ as null)."
+        return dict(self.kwargs(), guidance_interval=interval_json(self.interval))
+
+
+# %% ../nbs/13_sampling.ipynb #e87e8d63
+def resolve_settings(den:Denoiser, guidance=None, sampler=None, steps=None, variance=None, guidance_interval=None,
+                     threshold=None) -> SamplingSettings:
+    "The one place where a model's defaults meet the caller's choices (None: the model's own) and are checked."
+    flow = den.prediction == "velocity"
+    if flow and threshold not in (None, "none"):
+        raise ValueError(f"threshold={threshold!r}: {den.name!r} is a flow-matching model, "
+                         "which has no x̂0 to threshold; drop `threshold`.")
+    lo, hi = resolve_interval(den, guidance_interval, guidance)         # 1. its own interval only with its own γ
+    variance = resolve_variance(den, variance, guidance, sampler)       # 2. the same for its variance
+    return SamplingSettings(guidance=resolve_guidance(den, guidance),
+                            interval=None if (lo, hi) == (0, math.inf) else (lo, hi),
+                            sampler=check_sampler(den, sampler),
+                            steps=check_steps(steps, MAX_FLOW_STEPS if flow else den.T) or den.steps,
+                            variance=variance,
+                            threshold="none" if flow else resolve_threshold(den, threshold) or "none")
+
+
 # %% ../nbs/13_sampling.ipynb #b2fa543d
 def flow_sample(den:Denoiser, x, prompt="", guidance:float=1.0, steps:int=300, sampler:str="euler", uncond="",
                 frames:Frames|None=None,  # records (t, x_t) after every `frames.every`-th step
                 guidance_interval=None) -> torch.Tensor:  # (σ_lo, σ_hi]: guide only there (None: see `sample`)
     "Integrate a flow model's velocity from noise `x` (t=0) to data (t=1) with Euler or Heun steps."
     den = require_flow(den, "flow_sample")
-    interval, guidance = resolve_interval(den, guidance_interval, guidance), resolve_guidance(den, guidance)
-    sampler, steps = check_sampler(den, sampler), check_steps(steps, MAX_FLOW_STEPS) or den.steps
+    s = resolve_settings(den, guidance, sampler, steps, guidance_interval=guidance_interval)
     x, n = check_noisy(x, den.image_shape, "x"), len(x)
     cond, unc = den.condition(prompt, n), den.condition(uncond, n)
-    estimate = guided_estimate(den, cond, unc, guidance, interval)
+    estimate = guided_estimate(den, cond, unc, s.guidance, s.interval)
     v = lambda x, t: estimate(x, t).velocity
-    ts = torch.linspace(0, 1, steps + 1).tolist()
-    for i in range(steps):
+    ts = torch.linspace(0, 1, s.steps + 1).tolist()
+    for i in range(s.steps):
         t, h = ts[i], ts[i + 1] - ts[i]
         d = v(x, t)                                                     # 1. slope at t
         # 2. Heun: average with the slope at the Euler guess
-        if sampler == "heun": d = (d + v(x + h * d, ts[i + 1])) / 2
+        if s.sampler == "heun": d = (d + v(x + h * d, ts[i + 1])) / 2
         x = x + h * d                                                   # 3. step
         if frames is not None: frames.record(i + 1, ts[i + 1], x)
     return x
@@ -313,25 +358,18 @@ def sample(model,                 # a Denoiser, a bundled model name, a CourseUN
     if not prompts: raise ValueError("No prompts: pass one prompt per image, e.g. ['7', '3'] ('' = unconditional).")
     n, seed = check_count("len(prompts)", len(prompts)), check_seed(seed)
     batch_size = check_count("batch_size", batch_size)
-    interval = resolve_interval(den, guidance_interval, guidance)       # the model's own only with its own γ
-    variance = resolve_variance(den, variance, guidance, sampler)        # the same
-    guidance, sampler, flow = resolve_guidance(den, guidance), check_sampler(den, sampler), den.prediction == "velocity"
-    if flow and threshold is not None: raise ValueError(f"threshold={threshold!r}: "
-                                                        f"{den.name!r} is a flow-matching model, "
-                                                        "which has no x̂0 to threshold; drop `threshold`.")
-    if flow: ts = check_steps(steps, MAX_FLOW_STEPS) or den.steps      # flow: a number of Euler/Heun steps
-    else: ts = resolve_timesteps(den, steps=steps)
-    x = torch.cat([_sample_batch(den, prompts[i:i + batch_size], guidance, sampler, ts, seed + i, threshold,
-                                 variance, interval) for i in range(0, n, batch_size)])
+    s = resolve_settings(den, guidance, sampler, steps, variance, guidance_interval, threshold)
+    x = torch.cat([_sample_batch(den, prompts[i:i + batch_size], s, seed + i) for i in range(0, n, batch_size)])
     return x if stage2 is None else upsample_with(stage2, x, prompts, seed=seed)
 
-def _sample_batch(den, prompts, guidance, sampler, ts, seed, threshold, variance, interval) -> torch.Tensor:
+def _sample_batch(den, prompts, s:SamplingSettings, seed:int) -> torch.Tensor:
     "One batch of `sample`: image i of `prompts` from the noise of `seed` + i, as floats in [0, 1] on the CPU."
     gens = generators(seed, len(prompts))
     x = start_noise(den, gens)
-    if den.prediction == "velocity": x = flow_sample(den, x, prompts, guidance, ts, sampler, guidance_interval=interval)
-    else: x = iterative_denoise(den, x, prompts, 0, guidance, ts, sampler, gens, threshold, variance=variance,
-                                guidance_interval=interval)
+    if den.prediction == "velocity": x = flow_sample(den, x, prompts, s.guidance, s.steps, s.sampler,
+                                                     guidance_interval=s.interval)
+    else: x = iterative_denoise(den, x, prompts, 0, s.guidance, den.timesteps(s.steps), s.sampler, gens, s.threshold,
+                                variance=s.variance, guidance_interval=s.interval)
     return ((x.float().cpu() + 1) / 2).clamp(0, 1)
 
 # %% ../nbs/13_sampling.ipynb #34268f21

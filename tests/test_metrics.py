@@ -82,7 +82,9 @@ def test_evaluate_records_the_variance_it_sampled_with(course):
     row = evaluate_class_model(course, n_per_class=2, guidance=3.0, steps=2, variance="large")
     assert row["variance"] == "large"
     assert evaluate_class_model(course, n_per_class=2, guidance=3.0, steps=2)["variance"] == "small"  # the course's
-    with pytest.raises(ValueError, match="pass one of scheduler= and variance="):
+    with pytest.raises(ValueError, match="pass scheduler= or sampler=/variance=, not both"):
         evaluate_class_model(course, n_per_class=2, steps=2, variance="large",
                              scheduler=scheduler_for(course, UniPCMultistepScheduler))
+    row = evaluate_class_model(course, n_per_class=2, steps=2, scheduler=scheduler_for(course, UniPCMultistepScheduler))
+    assert (row["sampler"], row["variance"], row["guidance"]) == ("UniPCMultistepScheduler", None, course.guidance)
 

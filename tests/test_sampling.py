@@ -382,3 +382,20 @@ def test_no_module_imports_another_modules_private_names():
             if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("diffusion_course")):
                 private = [a.name for a in node.names if a.name.startswith("_")]
                 assert not private, f"{m}.py imports private {private} from {node.module}"
+
+
+def test_sampling_settings_are_resolved_in_one_place():
+    "The rule 'a model's own interval and variance come only with its own γ' lives in `resolve_settings` alone."
+    import re
+    from pathlib import Path
+    lib = Path(__file__).resolve().parent.parent / "diffusion_course"
+    callers = {}
+    for f in lib.glob("*.py"):
+        for fn in ("resolve_interval", "resolve_variance"):
+            if f.name != "_modidx.py" and re.search(rf"(?<!def ){fn}\(", f.read_text()):
+                callers.setdefault(fn, []).append(f.name)
+    assert callers == {"resolve_interval": ["sampling.py"], "resolve_variance": ["sampling.py"]}, callers
+    src = (lib / "sampling.py").read_text()
+    body = src[src.index("def resolve_settings("):src.index("def ", src.index("def resolve_settings(") + 4)]
+    for fn in ("resolve_interval(", "resolve_variance("):
+        assert src.count(fn) - src.count("def " + fn) == body.count(fn), f"{fn} is called outside resolve_settings"
