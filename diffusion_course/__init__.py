@@ -13,6 +13,7 @@ from .imageio import *
 from .schedules import *
 from .blur import *
 from .textunet import *
+from .model_files import *
 from .denoisers import *
 from .upsampler import *
 from .sampling import *

@@ -13,7 +13,8 @@ import os
 import torch
 
 # %% ../nbs/19_deepfloyd.ipynb #b88d0375
-from .denoisers import DiffusersDenoiser, PromptEmbeddings, register_loader
+from .denoisers import DiffusersDenoiser, register_loader
+from .model_files import PromptEmbeddings
 
 # %% ../nbs/19_deepfloyd.ipynb #61624285
 IF_LICENCE_HELP = (

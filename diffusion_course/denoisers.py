@@ -4,10 +4,8 @@
 
 # %% auto #0
 __all__ = ['PRETRAINED', 'DENOISER_CLASSES', 'LOADERS', 'Prediction', 'strided_timesteps', 'Denoiser', 'CourseDenoiser',
-           'DiffusersDenoiser', 'PromptEmbeddings', 'save_prompt_embeds', 'load_prompt_embeds', 'TextDenoiser',
-           'load_text_denoiser', 'default_guidance', 'default_guidance_interval', 'default_variance', 'default_steps',
-           'save_default_guidance', 'pretrained_dir', 'available_models', 'register_loader', 'load_pretrained',
-           'as_denoiser']
+           'DiffusersDenoiser', 'TextDenoiser', 'load_text_denoiser', 'pretrained_dir', 'available_models',
+           'register_loader', 'load_pretrained', 'as_denoiser']
 
 # %% ../nbs/12_denoisers.ipynb #164de0a2
 import importlib.resources
@@ -19,13 +17,12 @@ from typing import NamedTuple
 
 # %% ../nbs/12_denoisers.ipynb #26574c7e
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
 
 # %% ../nbs/12_denoisers.ipynb #f9a3891f
-from .checks import check_guidance, check_interval, interval_json
-from .files import atomic_path, atomic_write_text
-from .checks import check_device, check_variance
+from .checks import check_guidance
+from .model_files import PromptEmbeddings, load_prompt_embeds
+from .model_files import default_guidance, default_guidance_interval, default_steps, default_variance
+from .checks import check_device
 from .data import CLASS_NAMES
 from .schedules import NoiseSchedule
 from .text import MiniLMEncoder
@@ -249,55 +246,6 @@ def _check_labels(labels):
                          "like the course UNet).")
     return labels
 
-# %% ../nbs/12_denoisers.ipynb #23f72c90
-class PromptEmbeddings:
-    "Text embeddings by prompt, read from `path` (.safetensors or the course's .pth); new ones via `encoder`, saved."
-    def __init__(self, path=None, encoder=None, embeds:dict|None=None):
-        # encoder: list[str] -> (N, L, D)
-        self.path, self.encoder = (Path(path).expanduser() if path else None), encoder
-        self.embeds = {}
-        if self.path is not None and self.path.exists(): self.embeds.update(load_prompt_embeds(self.path))
-        self.embeds.update({k: v.squeeze(0) if v.ndim == 3 else v for k, v in (embeds or {}).items()})
-    def get(self, prompts:list) -> torch.Tensor:
-        "Embeddings (N, L, D) for `prompts`, computing (and caching) missing ones with `encoder`."
-        missing = list(dict.fromkeys(p for p in prompts if p not in self.embeds))
-        if missing and self.encoder is None:
-            raise KeyError(f"No embedding for {missing}. Cached prompts: {sorted(self.embeds)[:12]}. "
-                           "Add them with an encoder (e.g. `PromptEmbeddings(path, "
-                           "encoder=T5PromptEncoder())` on a GPU with hub access) or pick a cached prompt.")
-        if missing:
-            self.embeds.update(zip(missing, self.encoder(missing).detach().cpu()))
-            if self.path is not None: save_prompt_embeds(self.embeds, self.path)
-        return torch.stack([self.embeds[p] for p in prompts])
-    def __contains__(self, p): return p in self.embeds
-    def __len__(self): return len(self.embeds)
-    def __repr__(self): return f"PromptEmbeddings({len(self)} prompts{', ' + str(self.path) if self.path else ''})"
-
-# %% ../nbs/12_denoisers.ipynb #988641c0
-def save_prompt_embeds(embeds:dict, path) -> Path:
-    "Write `{prompt: (L, D) tensor}` to a safetensors file (prompts kept in its metadata)."
-    path, prompts = Path(path).expanduser(), list(embeds)
-    tensors = {str(i): embeds[p].contiguous() for i, p in enumerate(prompts)}
-    with atomic_path(path) as tmp: save_file(tensors, str(tmp), metadata={"prompts": json.dumps(prompts)})
-    return path
-
-def load_prompt_embeds(path) -> dict:
-    "Read `{prompt: (L, D) tensor}` from our safetensors file or from the course's `prompt_embeds_dict.pth`."
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"No prompt table at {str(path)!r}: "
-                                "pass a .safetensors file written by `save_prompt_embeds` (or the course's .pth).")
-    try:
-        if path.suffix == ".safetensors":
-            with safe_open(str(path), "pt") as f: prompts = json.loads(f.metadata()["prompts"])
-            tensors = load_file(str(path))
-            return {p: tensors[str(i)] for i, p in enumerate(prompts)}
-        d = torch.load(path, map_location="cpu", weights_only=True)
-        return {k: v.squeeze(0) if v.ndim == 3 else v for k, v in d.items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError, SafetensorError) as e:
-        raise ValueError(f"Cannot read the prompt table {path} ({type(e).__name__}: {str(e).strip()[:120]}): "
-                         f"it is incomplete or damaged. {folder_fix_hint(path.parent)}") from None
-
 # %% ../nbs/12_denoisers.ipynb #42ef97d8
 class TextDenoiser(Denoiser):
     "A text-conditioned `TextUNet` (the bundled `emoji-t2i`) as a `Denoiser`: free-text prompts, '' = unconditional."
@@ -352,50 +300,6 @@ def load_text_denoiser(folder, name:str|None=None, device=None) -> TextDenoiser:
     den = TextDenoiser(unet, prompts, name=name or folder.name, guidance=default_guidance(folder))
     den.guidance_interval, den.variance = default_guidance_interval(folder), default_variance(folder)
     return den
-
-def default_guidance(folder) -> float|None:
-    "The guidance scale in `folder/sampling.json` (a model's measured default), None when the folder has none."
-    path = Path(folder) / "sampling.json"
-    if not path.is_file(): return None
-    try: return check_guidance(json.loads(path.read_text())["guidance"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"{path} should be JSON like {{\"guidance\": 3.0}} ({type(e).__name__}: {e}). "
-                         f"{folder_fix_hint(Path(folder))}") from None
-
-def default_guidance_interval(folder) -> tuple|None:
-    "The guidance interval (σ_lo, σ_hi] in `folder/sampling.json`, None when it has none (guide every step)."
-    path = Path(folder) / "sampling.json"
-    if not path.is_file(): return None
-    interval = json.loads(path.read_text()).get("guidance_interval")  # `default_guidance` has vetted the JSON
-    try: return None if interval is None else check_interval(interval)
-    except ValueError as e: raise ValueError(f"{path}: {e} {folder_fix_hint(Path(folder))}") from None
-
-def default_variance(folder) -> str:
-    "The 'ddpm' step's variance in `folder/sampling.json`: 'small' (the course's, also when it names none) or 'large'."
-    path = Path(folder) / "sampling.json"
-    if not path.is_file(): return "small"
-    try: return check_variance(json.loads(path.read_text()).get("variance", "small"))
-    except ValueError as e: raise ValueError(f"{path}: {e} {folder_fix_hint(Path(folder))}") from None
-
-def default_steps(folder) -> int|None:
-    "The default number of steps in `folder/sampling.json` (a few-step model's), None when it names none."
-    path = Path(folder) / "sampling.json"
-    if not path.is_file(): return None
-    steps = json.loads(path.read_text()).get("steps")                # `default_guidance` has vetted the JSON
-    if steps is None: return None
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"{path}: steps={steps!r} should be a whole number >= 1. {folder_fix_hint(Path(folder))}")
-    return steps
-
-def save_default_guidance(folder, guidance:float, evidence=None,
-                          guidance_interval=None,    # (σ_lo, σ_hi] to guide; None: every step
-                          variance:str="small") -> Path:  # the 'ddpm' step's variance measured with it
-    "Write `folder/sampling.json`: a model's default guidance (interval, variance) and the measurements that chose it."
-    d = {"guidance": check_guidance(guidance)}
-    if guidance_interval is not None: d["guidance_interval"] = interval_json(guidance_interval)   # ∞ as null
-    if check_variance(variance) != "small": d["variance"] = variance
-    if evidence is not None: d["chosen_from"] = evidence
-    return atomic_write_text(Path(folder) / "sampling.json", json.dumps(d, indent=1))
 
 # %% ../nbs/12_denoisers.ipynb #cc16a0ea
 PRETRAINED = {  # name -> (dataset, description)

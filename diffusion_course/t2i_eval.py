@@ -28,7 +28,8 @@ from .blur import psnr
 from .checks import check_number
 from .files import atomic_path
 from .deepfloyd import COURSE_PROMPTS
-from .denoisers import as_denoiser, pretrained_dir, save_default_guidance, save_prompt_embeds
+from .denoisers import as_denoiser, pretrained_dir
+from .model_files import save_default_guidance, save_prompt_embeds
 from .learner import Batches, Recipe, epoch_batches, fit
 from .emoji import STYLE_WORDS, emoji_credits, image_captions, load_emoji, phrase, with_article
 from .release import machine_description

@@ -21,7 +21,8 @@ import torch.nn.functional as F
 # %% ../nbs/27_train_t2i.ipynb #7d7c4bcb
 from .checks import check_ema_decay, check_guidance, check_number
 from .files import atomic_path, atomic_torch_save
-from .denoisers import PromptEmbeddings, TextDenoiser, load_prompt_embeds, save_prompt_embeds
+from .denoisers import TextDenoiser
+from .model_files import PromptEmbeddings, load_prompt_embeds, save_prompt_embeds
 from .emoji import CAPTION_RECIPES, collision_keywords, emoji_credits, image_captions, load_emoji, phrase
 from .learner import Batches, Recipe, epoch_batches, fit
 from .sampling import sample, upsample_with

@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 
 # %% ../nbs/12b_upsampler.ipynb #a50cc081
-from .denoisers import PromptEmbeddings, TextDenoiser, default_guidance, load_prompt_embeds
+from .denoisers import TextDenoiser
+from .model_files import PromptEmbeddings, default_guidance, load_prompt_embeds
 from .denoisers import pretrained_dir
 from .schedules import NoiseSchedule, forward
 from .text import MiniLMEncoder

@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from diffusion_course.denoisers import PromptEmbeddings, TextDenoiser
+from diffusion_course.denoisers import TextDenoiser
+from diffusion_course.model_files import PromptEmbeddings
 from diffusion_course.edits import inpaint, rect_mask, sdedit
 from diffusion_course.hybrids import hybrid_image
 from diffusion_course.sampling import sample

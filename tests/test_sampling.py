@@ -15,8 +15,8 @@ from diffusers import DDIMScheduler, DDPMScheduler  # noqa: E402
 
 import diffusion_course as dc  # noqa: E402
 from diffusion_course.deepfloyd import IFDenoiser, T5PromptEncoder, tiny_if_denoiser  # noqa: E402
-from diffusion_course.denoisers import Prediction, PromptEmbeddings, load_prompt_embeds, strided_timesteps  # noqa: E402
-# noqa: E402
+from diffusion_course.denoisers import Prediction, strided_timesteps  # noqa: E402
+from diffusion_course.model_files import PromptEmbeddings, load_prompt_embeds  # noqa: E402
 from diffusion_course.sampling import (Frames, cfg_estimate, ddim_step, ddpm_step, denoise_loop, flow_sample,
                                        generators, iterative_denoise, randn, sample, step_log_variance)
 from diffusion_course.unet import CourseUNet  # noqa: E402

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from diffusion_course import emoji
-from diffusion_course.denoisers import PromptEmbeddings, TextDenoiser, load_pretrained, load_text_denoiser
+from diffusion_course.denoisers import TextDenoiser, load_pretrained, load_text_denoiser
+from diffusion_course.model_files import PromptEmbeddings
 from diffusion_course.edits import inpaint, rect_mask, sdedit
 from diffusion_course.hybrids import hybrid_image
 from diffusion_course.sampling import iterative_denoise, one_step_denoise, sample
