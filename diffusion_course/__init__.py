@@ -31,6 +31,7 @@ from .release import *
 from .reflow import *
 from .t2i_train import *
 from .t2i_eval import *
+from .t2i_publish import *
 from .showpieces import *
 from .metrics import *
 from .tour_base import *

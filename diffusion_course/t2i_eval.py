@@ -6,15 +6,11 @@
 __all__ = ['EVAL_CONCEPTS', 'PARAPHRASES', 'JUDGE_HELD_OUT', 'JUDGE_PRESETS', 'name_prompts', 'check_paraphrases', 'ConceptJudge',
            'augment', 'judge_split', 'one_cycle_lr', 'JudgeConfig', 'JudgeRecipe', 'all_concepts', 'train_judge',
            'classify', 'topk', 'reads_as', 'prompt_fidelity', 'fidelity_curve', 'best_guidance', 'load_judge',
-           'mean_pairwise_distance', 'shipped_prompts', 'write_model_files', 'publish_t2i', 'real_reference',
-           'diversity', 'style_diversity', 'publish_judge', 'detail_ratio', 'upsampler_report', 'publish_upsampler']
+           'mean_pairwise_distance', 'real_reference', 'diversity', 'style_diversity']
 
 # %% ../nbs/28_t2i_eval.ipynb #5f4570a0
-import json
 import math
-import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 # %% ../nbs/28_t2i_eval.ipynb #59a3dd0e
 import torch
@@ -24,19 +20,11 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 
 # %% ../nbs/28_t2i_eval.ipynb #c0c162bb
-from .blur import psnr
 from .checks import check_number
-from .files import atomic_path
-from .deepfloyd import COURSE_PROMPTS
 from .denoisers import as_denoiser, pretrained_dir
-from .model_files import save_default_guidance, save_prompt_embeds
 from .learner import Batches, Recipe, epoch_batches, fit
-from .emoji import STYLE_WORDS, emoji_credits, image_captions, load_emoji, phrase, with_article
-from .release import machine_description
-from .sampling import as_upsampler, sample, upsample_with
-from .t2i_train import SAMPLE_PROMPTS
-from .text import MiniLMEncoder
-from torchvision.transforms.functional import gaussian_blur
+from .emoji import STYLE_WORDS, image_captions, load_emoji, phrase, with_article
+from .sampling import sample
 
 # %% ../nbs/28_t2i_eval.ipynb #7a1ab6ae
 EVAL_CONCEPTS = """dog-face cat-face rocket snowman fire skull water-wave snow-capped-mountain old-man old-woman
@@ -258,112 +246,6 @@ def mean_pairwise_distance(judge, groups:list) -> float:
         ds.append(torch.pdist(f).mean().item())
     return sum(ds) / len(ds) if ds else float("nan")
 
-# %% ../nbs/28_t2i_eval.ipynb #478587d1
-def shipped_prompts() -> list:
-    "The prompts whose embeddings ship with the model: '', the course's, the training samples' and the evaluation's."
-    return list(dict.fromkeys(["", *COURSE_PROMPTS, *SAMPLE_PROMPTS, *name_prompts(), *PARAPHRASES]))
-
-# %% ../nbs/28_t2i_eval.ipynb #3fe55996
-def _t2i_weights(run:Path):
-    "The final model of `run` if it finished, else the newest checkpoint's EMA copy; with history and config."
-    cfg, hist = json.loads((run / "train_config.json").read_text()), json.loads((run / "history.json").read_text())
-    if (run / "model" / "config.json").exists() and len(hist["train_loss"]) >= cfg["epochs"]:
-        return run / "model", hist, cfg
-    cks = sorted((run / "checkpoints").glob("epoch_*"))
-    if not cks:
-        raise FileNotFoundError(f"{run} has no finished epoch yet (no checkpoints/epoch_*): train at least one epoch.")
-    return cks[-1] / "ema", torch.load(cks[-1] / "state.pt", weights_only=False)["history"], cfg
-
-def _base_line(cfg) -> str:
-    "For a fine-tune: the run its starting checkpoint came from (epochs, hours), read from that run's record."
-    if not cfg.get("init"): return ""
-    base = Path(cfg["init"]).parents[1] / "history.json"                   # <run>/checkpoints/epoch_N
-    if not base.exists(): return f"\n- Started from the checkpoint `{cfg['init']}`."
-    h = json.loads(base.read_text())
-    return (f"\n- Started from the checkpoint `{cfg['init']}`: {len(h['train_loss'])} epochs of the `emoji-t2i` "
-            f"recipe, {sum(h['epoch_seconds']) / 3600:.2f} h; the lines below are the fine-tune's own.")
-
-def _t2i_card(name, cfg, hist, command, fid, machine, n_params, n_images):
-    done, total = len(hist["train_loss"]), cfg["epochs"]
-    status = "complete" if done >= total else (f"**partial: {done} of {total} epochs** (the run resumes with the same "
-                                               "command plus `--resume`)")
-    att = [32 // 2 ** i for i, a in enumerate(cfg["attention"]) if a]
-    secs, final_train, final_test = sum(hist["epoch_seconds"]), hist["train_loss"][-1], hist["test_loss"][-1]
-    f = lambda m: f"top-1 {m['top1']:.1%}, top-5 {m['top5']:.1%} ({m['n']} images)"
-    pred = "v" if cfg.get("prediction") == "v_prediction" else "ε"           # runs before the v recipe have no field
-    curve = "; ".join(f"γ {r['guidance']:g}: {r['top1']:.1%} / {r['top5']:.1%}" for r in fid["guidance_curve"])
-    comp = {"compounds": ', and the name beside its own keywords: "a rocket ship"',
-            "collisions": '; where a keyword names another emoji, half the draws are that compound, "a rocket ship", '
-                          'and each epoch shows those images and as many others'}.get(cfg.get("captions"), "")
-    return f"""# {name}
-
-A text-to-image model built like DeepFloyd IF stage I, small enough for a laptop CPU: a pixel-space `TextUNet`
-(32×32 RGB, widths {tuple(cfg['channels'])}, attention on text tokens at {att} px,
-{n_params / 1e6:.2f} M parameters), conditioned on all-MiniLM-L6-v2 token embeddings (16 × 384; `""` is the
-unconditional prompt), squared-cosine schedule with T={cfg['T']}, {pred}-prediction. Load it with
-`diffusion_course.load_pretrained("{name}")`; sample with `diffusion_course.sample("{name}", ["a rocket ship"], seed=0)`
-(guidance {fid['guidance']:g}, 34 strided DDPM steps by default).
-
-- Training: {status}; seed {cfg['seed']}; batch {cfg['batch_size']}; AdamW lr {cfg['lr']} (warm-up
-  {cfg['warmup_steps']} steps, cosine to lr/10 over {total} epochs), weight decay {cfg['weight_decay']}; caption dropout
-  {cfg['p_uncond']}; EMA {cfg['ema_decay']} (these are the EMA weights).{_base_line(cfg)}
-- Data: {n_images} emoji images (five open art sets, rendered at 64 px and averaged to 32 px), each seen with a
-  random one of its captions (its Unicode name in several phrasings, with its art style, with emojilib keywords{comp}).
-  See `CREDITS.md`.
-- Command: `{command}`
-- Machine: {machine}
-- Wall time: {secs / 3600:.2f} h for {done} epochs ({secs / done / 60:.1f} min per epoch).
-- Losses ({pred}-MSE): last epoch's mean training loss {final_train:.4f}; fixed-noise loss of the EMA model on 512
-  training images {final_test:.4f}.
-- Default guidance γ = {fid['guidance']:g} (in `sampling.json`): of the scales measured, the one with the best top-1 on
-  the prompts by name below ({curve}; IF's default is 7).
-- Prompt fidelity (guidance {fid['guidance']:g}, 34 steps, seed 0, {fid['names']['n'] // len(EVAL_CONCEPTS)} samples per
-  prompt), judged by `emoji-judge`, a concept classifier over {len(EVAL_CONCEPTS)} concepts that never saw the
-  {JUDGE_HELD_OUT} art set:
-  - {len(EVAL_CONCEPTS)} prompts by name ("a dog face"): {f(fid['names'])}
-  - {len(PARAPHRASES)} paraphrases in no training caption ("a puppy", "a spaceship"): {f(fid['paraphrases'])}
-  - real-image reference: the judge on {JUDGE_HELD_OUT}'s real drawings of the same concepts: {f(fid['real'])}
-  - chance: top-1 {1 / len(EVAL_CONCEPTS):.1%}, top-5 {5 / len(EVAL_CONCEPTS):.1%}
-- Diversity (mean pairwise distance of judge features): 4 seeds of one prompt {fid['diversity_samples']:.2f}; the five
-  art sets' real drawings of one concept {fid['diversity_real']:.2f} (over {fid['diversity_n']} concepts).
-- `samples.png`: the 16 prompts of the training run's sample grids, seed 0.
-"""
-
-# %% ../nbs/28_t2i_eval.ipynb #34847e07
-def write_model_files(folder, weights, hist:dict, cfg:dict):
-    "What every published text model folder holds: the weights, the shipped prompts' table, credits, history, recipe."
-    folder, weights = Path(folder), Path(weights)
-    for f in ("config.json", "diffusion_pytorch_model.safetensors"): shutil.copy(weights / f, folder / f)
-    prompts = shipped_prompts()
-    save_prompt_embeds(dict(zip(prompts, MiniLMEncoder(cfg["text_len"])(prompts))), folder / "prompts.safetensors")
-    (folder / "CREDITS.md").write_text(emoji_credits())
-    (folder / "history.json").write_text(json.dumps({k: [round(v, 5) for v in vs] for k, vs in hist.items()}))
-    (folder / "train_config.json").write_text(json.dumps(cfg, indent=1))
-
-def publish_t2i(run, command:str, dest=None, judge=None, name:str="emoji-t2i", n:int=2, diversity_concepts:int=20,
-                data=None, gammas=(1, 2, 3, 5, 7)):
-    "Copy training `run` into the package as `name`, with prompt table, credits, history, samples and a measured card."
-    run = Path(run); dest = Path(dest or pretrained_dir()) / name
-    weights, hist, cfg = _t2i_weights(run)
-    with atomic_path(dest, folder=True) as tmp:                  # the old model stays until the new one is complete
-        write_model_files(tmp, weights, hist, cfg)
-        judge, data = judge or load_judge(), data or load_emoji(32)
-        check_paraphrases(data, recipe=cfg.get("captions", "names"))             # paraphrases must be unseen
-        curve = fidelity_curve(str(tmp), judge, name_prompts(), gammas, n)       # the default γ: measured, then saved
-        g = best_guidance(curve)
-        save_default_guidance(tmp, g, curve)                                # every measurement below samples at g
-        fid = {"guidance": g, "guidance_curve": curve, "names": next(r for r in curve if r["guidance"] == g),
-               "paraphrases": prompt_fidelity(str(tmp), judge, PARAPHRASES, n)[0], "real": real_reference(judge, data)}
-        fid.update(diversity(str(tmp), judge, data, EVAL_CONCEPTS[:diversity_concepts]))
-        from torchvision.utils import save_image
-        save_image(sample(str(tmp), SAMPLE_PROMPTS, seed=0), tmp / "samples.png", nrow=8, padding=1, pad_value=1.0)
-        from diffusion_course.textunet import TextUNet
-        n_params = sum(p.numel() for p in TextUNet.from_pretrained(tmp).parameters())
-        (tmp / "fidelity.json").write_text(json.dumps(fid, indent=1))
-        card = _t2i_card(name, cfg, hist, command, fid, machine_description(), n_params, len(data.images))
-        (tmp / "README.md").write_text(card)
-    return dest
-
 # %% ../nbs/28_t2i_eval.ipynb #4201dd38
 def real_reference(judge, data) -> dict:
     "The judge's top-1/top-5 on the real images of its held-out style."
@@ -386,127 +268,3 @@ def style_diversity(model, judge, concepts, seeds:int=4, steps=None) -> dict:
     return {style: mean_pairwise_distance(judge, [sample(model, [prompt(c, word)] * seeds, steps=steps, seed=0) * 2 - 1
                                                   for c in concepts])
             for style, word in STYLE_WORDS.items()}
-
-# %% ../nbs/28_t2i_eval.ipynb #20f11ff8
-def publish_judge(run, command:str, name:str="emoji-judge-all", dest=None, data=None) -> Path:
-    "Copy a finished judge run into the package as `name`, with a card: recipe, cost, top-1/5 on the held-out style."
-    run = Path(run); dest = Path(dest or pretrained_dir()) / name
-    cfg, hist = json.loads((run / "train_config.json").read_text()), json.loads((run / "history.json").read_text())
-    if len(hist["train_loss"]) < cfg["epochs"] or not (run / "model" / "config.json").exists():
-        raise FileNotFoundError(f"{run} has not finished ({len(hist['train_loss'])} of {cfg['epochs']} epochs): "
-                                "resume it with the same command plus --resume first.")
-    judge = ConceptJudge.from_pretrained(run / "model").eval()
-    real = real_reference(judge, data or load_emoji(cfg["size"]))
-    K, secs = len(judge.config.concepts), sum(hist["epoch_seconds"])
-    card = f"""# {name}
-
-A concept judge for the emoji data: a small CNN (`ConceptJudge`, width {cfg['width']}) that names which of {K}
-concepts a {cfg['size']}×{cfg['size']} RGB image shows. Trained on four art sets with augmentation; the fifth,
-`{cfg['held_out']}`, is never seen, so its drawings measure how well the judge reads a style it does not know. Load
-it with `diffusion_course.load_judge("{name}")`.
-
-- Training: {len(hist['train_loss'])} epochs, batch {cfg['batch_size']}, AdamW lr {cfg['lr']} (one-cycle), weight decay
-  {cfg['weight_decay']}, label smoothing 0.1, seed {cfg['seed']}.
-- Command: `{command}`
-- Machine: {machine_description()}
-- Wall time: {secs / 3600:.2f} h ({secs / len(hist['train_loss']):.0f} s per epoch).
-- On the {real['n']} `{cfg['held_out']}` drawings of its concepts: top-1 {real['top1']:.1%}, top-5 {real['top5']:.1%}
-  (chance: {1 / K:.2%} and {5 / K:.2%}).
-"""
-    with atomic_path(dest, folder=True) as tmp:
-        for f in ("config.json", "diffusion_pytorch_model.safetensors"): shutil.copy(run / "model" / f, tmp / f)
-        (tmp / "history.json").write_text(json.dumps({k: [round(v, 5) for v in vs] for k, vs in hist.items()}))
-        (tmp / "train_config.json").write_text(json.dumps(cfg, indent=1))
-        (tmp / "README.md").write_text(card)
-    return dest
-
-# %% ../nbs/28_t2i_eval.ipynb #a8e3a4a7
-def detail_ratio(x:torch.Tensor, real:torch.Tensor, sigma:float=1.0) -> float:
-    "Fine detail of images `x` against `real` (both in [0, 1]): the ratio of their high-pass energies (1 = as sharp)."
-    hp = lambda z: z - gaussian_blur(z, [5, 5], [sigma, sigma])
-    return (hp(x.clamp(0, 1)).square().mean() / hp(real).square().mean()).item()
-
-@torch.no_grad()
-def upsampler_report(upsampler, stage1, judge, data, style:str=JUDGE_HELD_OUT, seed:int=0) -> dict:
-    "Reconstruction PSNR (bilinear, s = 0, default s) on `style`'s drawings of the judge's concepts, and cascade top-1."
-    den = as_upsampler(upsampler)
-    concepts = set(judge.config.concepts)
-    idx = [i for i, (n, s) in enumerate(zip(data.names, data.styles)) if s == style and n in concepts]
-    real = data.images[idx].float() / 255                                          # (N, 3, 64, 64) in [0, 1]
-    low = F.avg_pool2d(real, 2)                                                     # their 32-px means
-    names = [with_article(phrase(data.names[i])) for i in idx]
-    outs = {"bilinear": F.interpolate(low, scale_factor=2, mode="bilinear")}
-    for s in (0, den.aug_level): outs[f"upsampler, s={s}"] = upsample_with(den, low, names, seed=seed, aug_level=s)
-    rec = {k: psnr(v.clamp(0, 1), real, data_range=1) for k, v in outs.items()}
-    detail = {k: detail_ratio(v, real) for k, v in outs.items()}
-    prompts = name_prompts(judge.config.concepts)
-    ps = list(prompts)
-    one = sample(stage1, ps, seed=seed)
-    two = upsample_with(den, one, ps, seed=seed)
-    y = torch.tensor([list(judge.config.concepts).index(prompts[p]) for p in ps])
-    read = lambda x: {k: topk(classify(judge, x * 2 - 1), y, k) for k in (1, 5)}
-    return dict(n_real=len(idx), style=style, psnr=rec, detail=detail, aug_level=den.aug_level, guidance=den.guidance,
-                stage1=read(one), cascade=read(F.avg_pool2d(two, 2)), n_prompts=len(ps))
-
-# %% ../nbs/28_t2i_eval.ipynb #fb0ea573
-def _sr_card(name, stage1, cfg, hist, command, rep, machine, n_params, n_images):
-    done, total = len(hist["train_loss"]), cfg["epochs"]
-    status = "complete" if done >= total else (f"**partial: {done} of {total} epochs** (the run resumes with the same "
-                                               "command plus `--resume`)")
-    secs = sum(hist["epoch_seconds"])
-    att = [cfg["size"] // 2 ** i for i, a in enumerate(cfg["attention"]) if a]
-    r = lambda m: f"top-1 {m[1]:.1%}, top-5 {m[5]:.1%}"
-    psnrs = "; ".join(f"{k} {v:.2f} dB" for k, v in rep["psnr"].items())
-    details = "; ".join(f"{k} {v:.2f}" for k, v in rep["detail"].items())
-    return f"""# {name}
-
-Stage II of a DeepFloyd IF-style cascade, small enough for a laptop CPU: a text-conditioned ×2 upsampler
-({cfg['low_size']} -> {cfg['size']} px) for `{stage1}`. A pixel-space `TextUNet` (widths {tuple(cfg['channels'])} at
-{cfg['size']}, {cfg['size'] // 2}, ... px, attention on text tokens at {att} px, {n_params / 1e6:.2f} M parameters)
-given the low-resolution image resized ×2 (bilinear) and noised to an augmentation step s, with s embedded like the
-timestep, as IF stage II is; all-MiniLM-L6-v2 prompt tokens, squared-cosine schedule with T={cfg['T']},
-v-prediction. Use it with `diffusion_course.sample("{stage1}", ["a rocket ship"], seed=0, upsample=True)`, or on any
-32-px images with `upsample_with("{name}", images, prompts)` (guidance {rep['guidance']:g} and s = {rep['aug_level']}
-by default, IF's stage II defaults; not tuned here).
-
-- Training: {status}; seed {cfg['seed']}; batch {cfg['batch_size']}; AdamW lr {cfg['lr']} (warm-up
-  {cfg['warmup_steps']} steps, cosine to lr/10 over {total} epochs), weight decay {cfg['weight_decay']}; caption dropout
-  {cfg['p_uncond']}; EMA {cfg['ema_decay']} (these are the EMA weights); augmentation steps s ~
-  U{{0..{cfg['aug_max'] - 1}}}.
-- Data: {n_images} emoji images (five open art sets, rendered at 64 px; the 32-px input is their 2×2 means), each
-  seen with a random one of its captions. See `CREDITS.md`.
-- Command: `{command}`
-- Machine: {machine}
-- Wall time: {secs / 3600:.2f} h for {done} epochs ({secs / done / 60:.1f} min per epoch).
-- Losses (v-MSE): last epoch's mean training loss {hist['train_loss'][-1]:.4f}; fixed-noise loss of the EMA model on
-  512 training images {hist['test_loss'][-1]:.4f}.
-- Reconstruction of {rep['n_real']} real {rep['style']} drawings from their 32-px means (PSNR against the real 64-px
-  drawing; training images, so a check of the task, not a held-out score): {psnrs}. Fine detail (high-pass energy,
-  σ = 1 px, as a share of the real drawings'): {details}. PSNR rewards a blur that is right on average, the detail
-  share says whether the edges come back.
-- Cascade fidelity ({rep['n_prompts']} prompts by name, seed 0, read by `emoji-judge` at 32 px): stage I alone
-  {r(rep['stage1'])}; after stage II, reduced back to 32 px, {r(rep['cascade'])}.
-- `samples.png`: the 16 prompts of the training run's sample grids, seed 0: stage I (top row of each pair, resized
-  with nearest neighbours) and after stage II (below it).
-"""
-
-def publish_upsampler(run, command:str, dest=None, name:str="emoji-t2i-sr", stage1:str="emoji-t2i", judge=None,
-                      data=None):
-    "Copy training `run` of an upsampler into the package as `name`, with prompt table, credits, history and a card."
-    from torchvision.utils import save_image
-    from diffusion_course.textunet import TextUNet
-    run = Path(run); dest = Path(dest or pretrained_dir()) / name
-    weights, hist, cfg = _t2i_weights(run)
-    with atomic_path(dest, folder=True) as tmp:                  # the old model stays until the new one is complete
-        write_model_files(tmp, weights, hist, cfg)
-        judge, data = judge or load_judge(), data or load_emoji(64)
-        rep = upsampler_report(str(tmp), stage1, judge, data)
-        (tmp / "report.json").write_text(json.dumps(rep, indent=1))
-        one = sample(stage1, SAMPLE_PROMPTS, seed=0)
-        two = upsample_with(str(tmp), one, SAMPLE_PROMPTS, seed=0)
-        pairs = torch.cat([torch.cat([F.interpolate(one[i:i + 8], scale_factor=2), two[i:i + 8]]) for i in (0, 8)])
-        save_image(pairs, tmp / "samples.png", nrow=8, padding=1, pad_value=1.0)
-        n_params = sum(p.numel() for p in TextUNet.from_pretrained(tmp).parameters())
-        card = _sr_card(name, stage1, cfg, hist, command, rep, machine_description(), n_params, len(data.images))
-        (tmp / "README.md").write_text(card)
-    return dest

@@ -24,7 +24,8 @@ from diffusion_course.release import machine_description
 from diffusion_course.showpieces import (ANAGRAM_CASES, HYBRID_CASES, IMG2IMG_CASES, INPAINT_CASES, card_showpieces,
                                          case_concepts, format_showpieces, hybrid_ceiling, realism, showpiece_summary,
                                          showpiece_table)
-from diffusion_course.t2i_eval import EVAL_CONCEPTS, JudgeConfig, JudgeRecipe, load_judge, publish_judge
+from diffusion_course.t2i_eval import EVAL_CONCEPTS, JudgeConfig, JudgeRecipe, load_judge
+from diffusion_course.t2i_publish import publish_judge
 
 
 def write(path: Path, record: dict):
