@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = ['SPLITS', 'classifier_features', 'gaussian_fit', 'sqrtm_psd', 'frechet_distance', 'class_diversity', 'real_sets',
            'reference_features', 'count_calls', 'scheduler_for', 'sample_with_scheduler', 'evaluate_class_model',
-           'scored_settings', 'guidance_curve', 'best_row', 'best_class_guidance', 'plot_guidance_curve', 'steps_table',
-           'format_quality', 'sampler_settings', 'sampler_family', 'plot_steps_table']
+           'score_class_samples', 'scored_settings', 'guidance_curve', 'best_row', 'best_class_guidance',
+           'plot_guidance_curve', 'steps_table', 'format_quality', 'sampler_settings', 'sampler_family',
+           'plot_steps_table']
 
 # %% ../nbs/29_metrics.ipynb #5496c20b
 import contextlib
@@ -135,25 +136,27 @@ def evaluate_class_model(model, n_per_class:int=100, guidance=None, sampler=None
         raise ValueError(f"sampler={sampler!r}, variance={variance!r}: "
                          "a diffusers scheduler is the sampler and has its own noise (its variance_type); "
                          "pass scheduler= or sampler=/variance=, not both.")
-    dataset = model_dataset(den)
-    clf = load_classifier(dataset)
-    f_ref, f_real, real_y = reference_features(dataset, n_per_class, split)
-    labels = torch.arange(len(den.class_names)).repeat_interleave(n_per_class)
+    dataset, labels = model_dataset(den), torch.arange(len(den.class_names)).repeat_interleave(n_per_class)
     t0 = time.perf_counter()
     with count_calls(den) as calls:
         prompts = [den.class_names[i] for i in labels]
         if scheduler is None: x = sample(den, prompts, seed=seed, **s.kwargs())
         else: x = sample_with_scheduler(den, scheduler, prompts, s.steps, s.guidance, seed, s.interval)
     seconds = time.perf_counter() - t0
-    x = x * 2 - 1
+    return dict(**score_class_samples(x * 2 - 1, labels, dataset, n_per_class, split),
+                network_calls=calls[0], seconds=seconds, n=len(x), split=split, **scored_settings(s, scheduler))
+
+def score_class_samples(x, labels, dataset:str, n_per_class:int, split:str="random") -> dict:
+    "Accuracy (also per class), FID against the test split with its floor, and diversity of images `x` in [-1, 1]."
+    clf = load_classifier(dataset)
+    f_ref, f_real, real_y = reference_features(dataset, n_per_class, split)
     f_gen = classifier_features(clf, x)
     fid, floor = frechet_distance(f_ref, f_gen), frechet_distance(f_ref, f_real)
     right = clf(x).argmax(1) == labels
-    per_class = [right[labels == c].float().mean().item() for c in range(len(den.class_names))]
+    per_class = [right[labels == c].float().mean().item() for c in range(int(labels.max()) + 1)]
     return dict(accuracy=right.float().mean().item(), per_class_accuracy=per_class, fid=fid, fid_floor=floor,
                 fid_ratio=fid / floor, diversity=class_diversity(f_gen, labels),
-                real_diversity=class_diversity(f_real, real_y), network_calls=calls[0], seconds=seconds,
-                n=len(x), split=split, **scored_settings(s, scheduler))
+                real_diversity=class_diversity(f_real, real_y))
 
 def scored_settings(s, scheduler=None) -> dict:
     "The record of settings `s` beside a score; with a diffusers `scheduler`, its class is the sampler."

@@ -69,6 +69,10 @@ SAMPLE_PROMPTS = ["a rocket ship", "a snowman", "a photo of a dog", "a campfire"
 # %% ../nbs/27_train_t2i.ipynb #8ce0873a
 def check_t2i_config(cfg:T2IConfig) -> T2IConfig:
     "`cfg` if every field makes sense, else one error that names the field, what it got and what to use."
+    return _check_t2i_run(_check_t2i_network(cfg))
+
+def _check_t2i_network(cfg:T2IConfig) -> T2IConfig:
+    "The fields that shape the network: image size, prediction, widths, attention, heads, prompt length, T."
     if cfg.size not in (32, 64): raise ValueError(f"size={cfg.size!r}: the emoji arrays exist at 32 and 64 pixels.")
     if cfg.prediction not in ("epsilon", "v_prediction"):
         raise ValueError(f"prediction={cfg.prediction!r}: expected 'v_prediction' (the recipe) or 'epsilon' (IF's).")
@@ -90,6 +94,11 @@ def check_t2i_config(cfg:T2IConfig) -> T2IConfig:
         raise ValueError(f"size={cfg.size} cannot be halved {len(chans) - 1} times: use fewer channels.")
     count("text_len", 1, "MiniLM tokens per prompt; the recipe uses 16.", 256)
     count("T", 2, "Diffusion steps; the recipe uses IF's 1000.")
+    return cfg
+
+def _check_t2i_run(cfg:T2IConfig) -> T2IConfig:
+    "The fields of the training run: its length, batches, optimiser, guidance, precision, captions and start."
+    count = lambda name, lo, hint, hi=None: check_number(name, getattr(cfg, name), lo, hi, integer=True, hint=hint)
     count("epochs", 1, "Passes over the images; the recipe uses 150.")
     count("batch_size", 1, "Images per step; the recipe uses 64.")
     count("warmup_steps", 0, "Steps of linear learning-rate warm-up; the recipe uses 500.")

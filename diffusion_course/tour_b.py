@@ -102,11 +102,8 @@ def tour_flow(tour:Tour) -> Part:
     f3 = image_grid([list(x)], tour.path("flow_samples.png"), f"Flow matching now: {tour.flow_steps} Euler steps, "
                     f"γ = {den.guidance:g} {interval_words(den.guidance_interval)}",
                     titles=[tour.titles(x, prompts)], value_range=(0, 1))
-    one = tour.results["flow_1step"] = sample(tour.model("mnist-class-fm-1step"), prompts, seed=tour.seed)
-    f4 = image_grid([list(one)], tour.path("flow_1step.png"), "The same digits in one network call: "
-                    "mnist-class-fm-1step (reflowed, then distilled)", titles=[tour.titles(one, prompts)],
-                    value_range=(0, 1))
-    acc, acc1 = tour.hits(x, prompts), tour.hits(one, prompts)
+    f4, acc1 = _one_step_figure(tour, prompts)
+    acc = tour.hits(x, prompts)
     text = ("Instead of the noise, the UNet learns the velocity x_1 − x_0 of straight paths from noise (t = 0) to data "
             "(t = 1); sampling integrates it with Euler steps. Top: the loss per epoch; then the grids saved after "
             f"epochs 1, 5 and 10; then ten fresh samples, one per digit, with {tour.flow_steps} Euler steps (the "
@@ -121,6 +118,14 @@ def tour_flow(tour:Tour) -> Part:
                 {"final test loss": round(run["history"]["test_loss"][-1], 4)}
                 | ({} if acc is None else {"classifier accuracy now": acc})
                 | ({} if acc1 is None else {"classifier accuracy, one step": acc1}))
+
+def _one_step_figure(tour:Tour, prompts) -> tuple:
+    "The few-step model on the same prompts and noise: its figure and the classifier's accuracy on it."
+    one = tour.results["flow_1step"] = sample(tour.model("mnist-class-fm-1step"), prompts, seed=tour.seed)
+    fig = image_grid([list(one)], tour.path("flow_1step.png"), "The same digits in one network call: "
+                     "mnist-class-fm-1step (reflowed, then distilled)", titles=[tour.titles(one, prompts)],
+                     value_range=(0, 1))
+    return fig, tour.hits(one, prompts)
 
 # %% ../nbs/93c_tour_b.ipynb #1eb5fa8c
 def _card_accuracy(name:str) -> float|None:

@@ -77,6 +77,10 @@ def _positive(name, value, hi, hint):
 
 def check_config(cfg: TrainConfig) -> TrainConfig:
     "`cfg` if every field makes sense, else one error that names the field, what it got and what to use."
+    return _check_config_numbers(_check_config_choices(cfg))
+
+def _check_config_choices(cfg: TrainConfig) -> TrainConfig:
+    "The fields that name a choice (objective, time mode, dataset, precision) or a switch (True/False)."
     for name, ok in dict(objective=("denoise", "pure_noise", "ddpm", "flow"), time_mode=("add", "mul"),
                          dataset=tuple(CLASS_NAMES), mixed_precision=("no", "bf16", "fp16")).items():
         if getattr(cfg, name) not in ok:
@@ -84,6 +88,12 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
     for name in ("time_cond", "class_cond", "lr_decay", "channels_last"):
         if not isinstance(getattr(cfg, name), bool):
             raise ValueError(f"{name}={getattr(cfg, name)!r}: expected True or False.")
+    if not isinstance(cfg.init, str):
+        raise ValueError(f"init={cfg.init!r}: expected a str, a bundled model's name or a folder (str(path)).")
+    return cfg
+
+def _check_config_numbers(cfg: TrainConfig) -> TrainConfig:
+    "The numeric fields: counts, the learning rate, the noise schedule's βs, σ, the label dropout, γ and the EMA."
     count = lambda name, lo, hint: check_number(name, getattr(cfg, name), lo, integer=True, hint=hint)
     count("epochs", 1, "Passes over the training images; the presets use 5 to 20.")
     count("batch_size", 1, "Images per step; the presets use 64 to 256.")
@@ -105,8 +115,6 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
                  hint="The fraction of labels dropped for classifier-free guidance; the course uses 0.1.")
     check_guidance(cfg.guidance)
     check_ema_decay(cfg.ema_decay)
-    if not isinstance(cfg.init, str):
-        raise ValueError(f"init={cfg.init!r}: expected a str, a bundled model's name or a folder (str(path)).")
     return cfg
 
 # %% ../nbs/22_trainer.ipynb #77fb235d
