@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['DigitClassifier', 'ClassifierConfig', 'ClassifierRecipe', 'train_classifier', 'accuracy', 'load_classifier',
-           'model_dataset', 'sample_accuracy', 'machine_description', 'publish_run']
+           'model_dataset', 'sample_accuracy', 'machine_description', 'run_status', 'cost_lines', 'publish_run']
 
 # %% ../nbs/26_release.ipynb #0086941d
 import json
@@ -156,20 +156,36 @@ def _latest_weights(run: Path):
 _DATA_CREDIT = {"mnist": "MNIST (Y. LeCun, C. Cortes, C.J.C. Burges), CC BY-SA 3.0.",
                 "fashion": "Fashion-MNIST (H. Xiao, K. Rasul, R. Vollgraf, Zalando Research), MIT licence."}
 
-def _card(name, cfg, hist, command, acc, per_class, machine):
-    done, total, ds = len(hist["train_loss"]), cfg["epochs"], cfg["dataset"]
-    rows = "\n".join(f"| {i + 1} | {tr:.4f} | {te:.4f} | {s / 60:.1f} |" for i, (tr, te, s) in
-                     enumerate(zip(hist["train_loss"], hist["test_loss"], hist["epoch_seconds"])))
-    status = "complete" if done == total else (f"**partial: {done} of {total} epochs** (the run resumes with the same "
-                                               "command plus `--resume`)")
+def run_status(hist:dict, cfg:dict) -> str:
+    "A card's word for a run: 'complete', or how many epochs a partial one has and how it resumes."
+    done, total = len(hist["train_loss"]), cfg["epochs"]
+    if done >= total: return "complete"
+    return f"**partial: {done} of {total} epochs** (the run resumes with the same command plus `--resume`)"
+
+def cost_lines(command:str, machine:str, hist:dict) -> str:
+    "The lines every model card has: the command that made the run, the machine, and the wall time it took."
+    secs, done = sum(hist["epoch_seconds"]), len(hist["train_loss"])
+    return (f"- Command: `{command}`\n- Machine: {machine}\n"
+            f"- Wall time: {secs / 3600:.2f} h for {done} epochs ({secs / done / 60:.1f} min per epoch).")
+
+def _card_recipe(cfg:dict) -> tuple:
+    "The card's words for a run's recipe: what it learns, its loss, which weights ship, where it started."
     if cfg["objective"] == "flow":
         what, loss = "flow matching: x_t = (1−t)·x_0 + t·x_1, velocity target x_1 − x_0", "velocity MSE"
     else: what, loss = f"DDPM, T={cfg['T']}, β {cfg['beta_start']}→{cfg['beta_end']}", "ε-MSE"
-    per = ", ".join(f"{c}: {a:.0%}" for c, a in zip(CLASS_NAMES[ds], per_class))
     kept = "the EMA copy" if cfg["ema_decay"] else "the raw weights"
     started = (f"\n- Started from: the weights of `{cfg['init']}`, trained on for the epochs below."
                if cfg.get("init") else "")
-    secs, final_train, final_test = sum(hist["epoch_seconds"]), hist["train_loss"][-1], hist["test_loss"][-1]
+    return what, loss, kept, started
+
+def _card(name, cfg, hist, command, acc, per_class, machine):
+    ds = cfg["dataset"]
+    rows = "\n".join(f"| {i + 1} | {tr:.4f} | {te:.4f} | {s / 60:.1f} |" for i, (tr, te, s) in
+                     enumerate(zip(hist["train_loss"], hist["test_loss"], hist["epoch_seconds"])))
+    status = run_status(hist, cfg)
+    what, loss, kept, started = _card_recipe(cfg)
+    per = ", ".join(f"{c}: {a:.0%}" for c, a in zip(CLASS_NAMES[ds], per_class))
+    final_train, final_test = hist["train_loss"][-1], hist["test_loss"][-1]
     return f"""# {name}
 
 A class-conditioned course UNet (`CourseUNet`, D={cfg['num_hiddens']}, {what}) trained on {ds.upper()} by
@@ -178,10 +194,7 @@ A class-conditioned course UNet (`CourseUNet`, D={cfg['num_hiddens']}, {what}) t
 - Training: {status}; seed {cfg['seed']}; batch {cfg['batch_size']}; Adam lr {cfg['lr']} with exponential decay
   {'on' if cfg['lr_decay'] else 'off'}; p_uncond {cfg['p_uncond']}; EMA decay {cfg['ema_decay']} (the weights here are
   {kept}); mixed precision {cfg['mixed_precision']}, channels_last {cfg['channels_last']}.
-- Command: `{command}`{started}
-- Machine: {machine}
-- Wall time: {secs / 3600:.2f} h for {done} epochs ({secs / done / 60:.1f} min per epoch,
-  including the per-epoch test loss and sample grid).
+{cost_lines(command, machine, hist)}{started}
 - Final losses ({loss}): train {final_train:.4f}, test {final_test:.4f} (whole test set, fixed seed).
 - Sample accuracy: {acc:.1%} of the samples (the same number per class, guidance 5, seed 0, the model's default
   sampler) are read as the requested class by the bundled `{ds}-classifier`; per class: {per}.

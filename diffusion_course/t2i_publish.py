@@ -23,7 +23,7 @@ from .deepfloyd import COURSE_PROMPTS
 from .denoisers import pretrained_dir
 from .model_files import save_default_guidance, save_prompt_embeds
 from .emoji import emoji_credits, load_emoji, phrase, with_article
-from .release import machine_description
+from .release import cost_lines, machine_description, run_status
 from .sampling import as_upsampler, sample, upsample_with
 from .t2i_train import SAMPLE_PROMPTS
 from .text import MiniLMEncoder
@@ -58,11 +58,9 @@ def _base_line(cfg) -> str:
             f"recipe, {sum(h['epoch_seconds']) / 3600:.2f} h; the lines below are the fine-tune's own.")
 
 def _t2i_card(name, cfg, hist, command, fid, machine, n_params, n_images):
-    done, total = len(hist["train_loss"]), cfg["epochs"]
-    status = "complete" if done >= total else (f"**partial: {done} of {total} epochs** (the run resumes with the same "
-                                               "command plus `--resume`)")
+    status, total = run_status(hist, cfg), cfg["epochs"]
     att = [32 // 2 ** i for i, a in enumerate(cfg["attention"]) if a]
-    secs, final_train, final_test = sum(hist["epoch_seconds"]), hist["train_loss"][-1], hist["test_loss"][-1]
+    final_train, final_test = hist["train_loss"][-1], hist["test_loss"][-1]
     f = lambda m: f"top-1 {m['top1']:.1%}, top-5 {m['top5']:.1%} ({m['n']} images)"
     pred = "v" if cfg.get("prediction") == "v_prediction" else "ε"           # runs before the v recipe have no field
     curve = "; ".join(f"γ {r['guidance']:g}: {r['top1']:.1%} / {r['top5']:.1%}" for r in fid["guidance_curve"])
@@ -84,9 +82,7 @@ unconditional prompt), squared-cosine schedule with T={cfg['T']}, {pred}-predict
 - Data: {n_images} emoji images (five open art sets, rendered at 64 px and averaged to 32 px), each seen with a
   random one of its captions (its Unicode name in several phrasings, with its art style, with emojilib keywords{comp}).
   See `CREDITS.md`.
-- Command: `{command}`
-- Machine: {machine}
-- Wall time: {secs / 3600:.2f} h for {done} epochs ({secs / done / 60:.1f} min per epoch).
+{cost_lines(command, machine, hist)}
 - Losses ({pred}-MSE): last epoch's mean training loss {final_train:.4f}; fixed-noise loss of the EMA model on 512
   training images {final_test:.4f}.
 - Default guidance γ = {fid['guidance']:g} (in `sampling.json`): of the scales measured, the one with the best top-1 on
@@ -201,10 +197,7 @@ def upsampler_report(upsampler, stage1, judge, data, style:str=JUDGE_HELD_OUT, s
 
 # %% ../nbs/28b_publish_t2i.ipynb #fb0ea573
 def _sr_card(name, stage1, cfg, hist, command, rep, machine, n_params, n_images):
-    done, total = len(hist["train_loss"]), cfg["epochs"]
-    status = "complete" if done >= total else (f"**partial: {done} of {total} epochs** (the run resumes with the same "
-                                               "command plus `--resume`)")
-    secs = sum(hist["epoch_seconds"])
+    status, total = run_status(hist, cfg), cfg["epochs"]
     att = [cfg["size"] // 2 ** i for i, a in enumerate(cfg["attention"]) if a]
     r = lambda m: f"top-1 {m[1]:.1%}, top-5 {m[5]:.1%}"
     psnrs = "; ".join(f"{k} {v:.2f} dB" for k, v in rep["psnr"].items())
@@ -226,9 +219,7 @@ by default, IF's stage II defaults; not tuned here).
   U{{0..{cfg['aug_max'] - 1}}}.
 - Data: {n_images} emoji images (five open art sets, rendered at 64 px; the 32-px input is their 2×2 means), each
   seen with a random one of its captions. See `CREDITS.md`.
-- Command: `{command}`
-- Machine: {machine}
-- Wall time: {secs / 3600:.2f} h for {done} epochs ({secs / done / 60:.1f} min per epoch).
+{cost_lines(command, machine, hist)}
 - Losses (v-MSE): last epoch's mean training loss {hist['train_loss'][-1]:.4f}; fixed-noise loss of the EMA model on
   512 training images {hist['test_loss'][-1]:.4f}.
 - Reconstruction of {rep['n_real']} real {rep['style']} drawings from their 32-px means (PSNR against the real 64-px
