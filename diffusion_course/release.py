@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
-from torchvision.utils import save_image
+from .imageio import save_grid
 
 # %% ../nbs/26_release.ipynb #8297adbd
 from .checks import MAX_IMAGES, check_number
@@ -216,6 +216,6 @@ def publish_run(run, name, command, dest=None, classifier=None, n_per_class=10):
         (tmp / "history.json").write_text(json.dumps({k: [round(v, 5) for v in vs] for k, vs in hist.items()}))
         (tmp / "train_config.json").write_text(json.dumps(cfg, indent=1))
         acc, per_class, x = sample_accuracy(str(tmp), classifier, n_per_class=n_per_class)
-        save_image(x, tmp / "samples.png", nrow=n_per_class, padding=1, pad_value=1.0)
+        save_grid(x, tmp / "samples.png", nrow=n_per_class, value_range=(0, 1), padding=1)
         (tmp / "README.md").write_text(_card(name, cfg, hist, command, acc, per_class, machine_description()))
     return dest

@@ -19,6 +19,7 @@ from torchvision.transforms.functional import gaussian_blur
 # %% ../nbs/28b_publish_t2i.ipynb #988d6a3e
 from .blur import psnr
 from .files import atomic_path
+from .imageio import save_grid
 from .deepfloyd import COURSE_PROMPTS
 from .denoisers import pretrained_dir
 from .model_files import save_default_guidance, save_prompt_embeds
@@ -125,8 +126,7 @@ def publish_t2i(run, command:str, dest=None, judge=None, name:str="emoji-t2i", n
         fid = {"guidance": g, "guidance_curve": curve, "names": next(r for r in curve if r["guidance"] == g),
                "paraphrases": prompt_fidelity(str(tmp), judge, PARAPHRASES, n)[0], "real": real_reference(judge, data)}
         fid.update(diversity(str(tmp), judge, data, EVAL_CONCEPTS[:diversity_concepts]))
-        from torchvision.utils import save_image
-        save_image(sample(str(tmp), SAMPLE_PROMPTS, seed=0), tmp / "samples.png", nrow=8, padding=1, pad_value=1.0)
+        save_grid(sample(str(tmp), SAMPLE_PROMPTS, seed=0), tmp / "samples.png", value_range=(0, 1), padding=1)
         from diffusion_course.textunet import TextUNet
         n_params = sum(p.numel() for p in TextUNet.from_pretrained(tmp).parameters())
         (tmp / "fidelity.json").write_text(json.dumps(fid, indent=1))
@@ -235,7 +235,6 @@ by default, IF's stage II defaults; not tuned here).
 def publish_upsampler(run, command:str, dest=None, name:str="emoji-t2i-sr", stage1:str="emoji-t2i", judge=None,
                       data=None):
     "Copy training `run` of an upsampler into the package as `name`, with prompt table, credits, history and a card."
-    from torchvision.utils import save_image
     from diffusion_course.textunet import TextUNet
     run = Path(run); dest = Path(dest or pretrained_dir()) / name
     weights, hist, cfg = _t2i_weights(run)
@@ -247,7 +246,7 @@ def publish_upsampler(run, command:str, dest=None, name:str="emoji-t2i-sr", stag
         one = sample(stage1, SAMPLE_PROMPTS, seed=0)
         two = upsample_with(str(tmp), one, SAMPLE_PROMPTS, seed=0)
         pairs = torch.cat([torch.cat([F.interpolate(one[i:i + 8], scale_factor=2), two[i:i + 8]]) for i in (0, 8)])
-        save_image(pairs, tmp / "samples.png", nrow=8, padding=1, pad_value=1.0)
+        save_grid(pairs, tmp / "samples.png", value_range=(0, 1), padding=1)
         n_params = sum(p.numel() for p in TextUNet.from_pretrained(tmp).parameters())
         card = _sr_card(name, stage1, cfg, hist, command, rep, machine_description(), n_params, len(data.images))
         (tmp / "README.md").write_text(card)
