@@ -49,7 +49,7 @@ def tour_forward(tour:Tour) -> Part:
             f" schedule. At the last step ᾱ is {ab:.3f} for the model, "
             + ("so x_T is not quite pure noise (the course's linear schedule over only 300 steps), while the cosine "
                "schedule ends at ≈0." if ab > 1e-3 else "so x_T is pure noise, as under IF's schedule."))
-    return Part("forward", "The forward process", text, "10_forward.ipynb", "forward(x0, t, schedule, generator=g)",
+    return Part("forward", "The forward process", text, "10_forward.ipynb", "dc.forward(x0, t, schedule, generator=g)",
                 [(f.name, "Columns: t from 0 to T−1 with ᾱ_t; rows: the real input (the model's schedule), a photo "
                           "(cosine).")],
                 {"alphas_cumprod[T-1] (model)": round(ab, 4),
@@ -83,7 +83,7 @@ def tour_blur(tour:Tour) -> Part:
     text = ("A blur averages the noise away, and the image's edges with it. Each column is one noise level; below each "
             "noisy image is the blur (kernel size k, width σ) with the highest PSNR against the clean image: it gains a"
             " few dB but cannot bring back the detail once the noise is strong.")
-    return Part("blur", "Classical denoising: Gaussian blur", text, "11_blur.ipynb", "best_blur(x_t, x0)",
+    return Part("blur", "Classical denoising: Gaussian blur", text, "11_blur.ipynb", "dc.best_blur(x_t, x0)",
                 [(f.name, "Top: x_t at three t with its PSNR; bottom: the best blur and its PSNR.")],
                 {f"PSNR best blur t={t} (dB)": round(b.psnr, 2) for t, b in zip(ts, best)})
 
@@ -104,7 +104,7 @@ def tour_one_step(tour:Tour) -> Part:
             "equation. It beats the best blur at every noise level, but at high noise its estimate is a blurry average "
             "of the images that could be there.")
     return Part("one_step", "One-step denoising", text, "14_one_step_iterative.ipynb",
-                "one_step_denoise(den, x_t, t)",
+                "dc.one_step_denoise(den, x_t, t)",
                 [(f.name, "Columns: the clean input and three noise levels; rows: x_t, the best blur, the one-step "
                           "estimate, with PSNR.")],
                 {f"PSNR one step t={t} (dB)": round(p, 2) for t, p in zip(ts, psnrs)})
@@ -134,7 +134,7 @@ def tour_iterative(tour:Tour) -> Part:
             "one-step estimate and the blur from the same x_t; it need not match the clean input pixel for pixel (its "
             "PSNR can be lower than the blurry one-step average): at this noise level the model invents the detail.")
     return Part("iterative", "Iterative denoising", text, "14_one_step_iterative.ipynb",
-                "iterative_denoise(den, x_t, '', i_start=i, after_step=keep)",
+                "dc.iterative_denoise(den, x_t, '', i_start=i, after_step=keep)",
                 [(f.name, "Top: x_t every 5 steps down to t=0; bottom: the clean input, then the iterative, one-step "
                           "and blur results with their PSNR.")],
                 {"PSNR iterative (dB)": round(p_it, 2), "PSNR one step (dB)": round(p_one, 2),
@@ -158,7 +158,7 @@ def tour_sampling(tour:Tour) -> Part:
             " without guidance (γ = 1): the prompt alone steers each sample. Over each image: the prompt and what the "
             "bundled classifier reads in the sample.")
     return Part("sampling", "Sampling from pure noise", text, "15_cfg.ipynb",
-                "sample(den, prompts, guidance=1.0, seed=seed)",
+                "dc.sample(den, prompts, guidance=1.0, seed=seed)",
                 [(f.name, "One sample per prompt, γ = 1: 'prompt' → what the classifier reads.")],
                 {} if acc is None else {"classifier accuracy (γ=1)": acc})
 
@@ -173,7 +173,7 @@ def tour_cfg(tour:Tour) -> Part:
     text = (f"Each column starts from the same noise; the bottom row pushes the noise estimate away from the "
             f"unconditional one with γ = {g:g}. " + _compare(a1, ag))
     return Part("cfg", "Classifier-free guidance", text, "15_cfg.ipynb",
-                f"sample(den, prompts, guidance={g:g}, seed=seed)",
+                f"dc.sample(den, prompts, guidance={g:g}, seed=seed)",
                 [(f.name, f"Top: γ = 1; bottom: γ = {g:g}; the same seed in each column; 'prompt' → what the "
                           "classifier reads.")],
                 {} if a1 is None else {"classifier accuracy (γ=1)": a1, f"classifier accuracy (γ={g:g})": ag})
@@ -212,7 +212,7 @@ def tour_sdedit(tour:Tour) -> Part:
             "own; at large i_start the edit stays close to the input, redrawn in the style of the model's training "
             "data. The numbers are the root-mean-square change from the inputs.")
     return Part("sdedit", "SDEdit on a real and a hand-drawn input", text, "16_sdedit_inpaint.ipynb",
-                "sdedit(den, images, '', i_start=i, seed=seed)",
+                "dc.sdedit(den, images, '', i_start=i, seed=seed)",
                 [(f.name, "Rows: the real and the hand-drawn input; columns: the input, then i_start from most to "
                           "least noise, with what the classifier reads.")], dist)
 
@@ -228,7 +228,7 @@ def tour_img2img(tour:Tour) -> Part:
             f"'{to[1]}'. With much noise (small i_start) the output follows the new prompt; with little noise it keeps "
             "the input's shape. Over each image: what the classifier reads.")
     return Part("img2img", "Text-conditional image-to-image", text, "16_sdedit_inpaint.ipynb",
-                f"sdedit(den, images, {to!r}, i_start=i, seed=seed)",
+                f"dc.sdedit(den, images, {to!r}, i_start=i, seed=seed)",
                 [(f.name, "Rows: an input and its new prompt; columns: the input, then i_start from most to least "
                           "noise.")], metrics if tour.a.judge else {})
 
@@ -260,8 +260,8 @@ def tour_inpaint(tour:Tour) -> Part:
         text += (f" Here at the hole's scale: the square around the hole (a margin of {zoom:g} of its side) is scaled "
                  "to the model's size, inpainted there and scaled back into the hole, because this model has only "
                  "learned to draw an object that fills its frame.")
-    call = "inpaint(den, images, mask, prompts, seed=seed)" if zoom is None else \
-        f"zoom_inpaint(den, images, mask, prompts, margin={zoom:g}, seed=seed)"
+    call = "dc.inpaint(den, images, mask, prompts, seed=seed)" if zoom is None else \
+        f"dc.zoom_inpaint(den, images, mask, prompts, margin={zoom:g}, seed=seed)"
     return Part("inpaint", "Inpainting", text + _table_sentence(tour, "inpaint"), "16_sdedit_inpaint.ipynb", call,
                 [(f.name, "Columns: the images inpainted; rows: the original, the part kept, the inpainted result.")],
                 {"max change of kept pixels": round(kept, 4)}
@@ -312,7 +312,7 @@ def tour_anagram(tour:Tour) -> Part:
             + ("" if m["read both ways"] is None else f" It reads {m['read both ways']:.0%} of the samples both ways.")
             + _table_sentence(tour, "anagram", f"{_concept(tour, p1)} / {_concept(tour, p2)} (rotate{deg})"))
     return Part("anagram", "Visual anagrams", text, "17_anagrams.ipynb",
-                f"visual_anagram(den, [{p1!r}, {p2!r}], [Identity(), Rotate({k})], n={n})",
+                f"dc.visual_anagram(den, [{p1!r}, {p2!r}], [dc.Identity(), dc.Rotate({k})], n={n})",
                 [(f.name, f"Top: the samples; bottom: the same images turned by {deg}°.")], m if tour.a.judge else {})
 
 def _hybrid_sentence(m:dict, lo:str, hi:str) -> str:
@@ -341,7 +341,7 @@ def tour_hybrid(tour:Tour) -> Part:
             "are faint: a pair reads both ways only when the two share their colour and outline and differ in the "
             "detail inside it." + _hybrid_sentence(m, lo, hi)
             + _table_sentence(tour, "hybrid", f"{_concept(tour, lo)} / {_concept(tour, hi)}"))
-    return Part("hybrid", "Hybrid images", text, "18_hybrids.ipynb", f"hybrid_image(den, {lo!r}, {hi!r}, n={n})",
+    return Part("hybrid", "Hybrid images", text, "18_hybrids.ipynb", f"dc.hybrid_image(den, {lo!r}, {hi!r}, n={n})",
                 [(f.name, "Columns: samples; rows: the hybrid, its low-pass, its high-pass (×3).")], m)
 
 # %% ../nbs/93b_tour_a.ipynb #d020eab9
@@ -376,6 +376,6 @@ def tour_t2i(tour:Tour) -> Part:
     m = {"epochs trained": card["base"] + card["epochs"], "epochs planned": card["base"] + card["planned"]}
     if fid: m |= {"judge top-1 (card)": round(fid["top1"], 3), "judge top-5 (card)": round(fid["top5"], 3)}
     return Part("t2i", "A text-to-image model", text, "12a_text_to_image.ipynb",
-                "sample('emoji-t2i', prompts, seed=seed)",
+                "dc.sample('emoji-t2i', prompts, seed=seed)",
                 [(f.name, f"One sample per prompt (seeds {tour.seed}, {tour.seed + 1}, …), γ = {den.guidance:g}, "
                           f"{len(den.timesteps(tour.steps))} steps.")], m)

@@ -56,7 +56,7 @@ def tour_single_step(tour:Tour) -> Part:
             "passes the training level (dotted line). Below: test digits denoised after the first and the last epoch, "
             f"and one digit across σ. This is the run's record (it trained in {run['provenance']['train_seconds']:.0f} "
             "s on a GPU), shown as saved, not re-run by the tour.")
-    return Part("single_step", "Part B: a single-step denoiser", text, "23_single_step.ipynb", "read_run(folder)",
+    return Part("single_step", "Part B: a single-step denoiser", text, "23_single_step.ipynb", "dc.read_run(folder)",
                 [(f1.name, "Left: train and test loss per epoch; right: MSE of the noisy and the denoised digit by σ."),
                  (f2.name, "The run's saved grids after epochs 1 and 5: clean, noisy (σ = 0.5), denoised."),
                  (f3.name, "One digit across σ: the denoiser leaves blotches once σ passes 0.5.")],
@@ -82,7 +82,7 @@ def tour_ddpm_training(tour:Tour) -> Part:
             "of the two bundled models; bottom: grids the trainer saved, 4 samples per class with CFG γ = 5, after "
             "epochs 5 and 20 (MNIST) and 1 and 20 (Fashion-MNIST).")
     return Part("ddpm_training", "Part B: training the class-conditioned DDPM", text, "24_ddpm.ipynb",
-                "read_run(folder)",
+                "dc.read_run(folder)",
                 [(f1.name, "Train and test ε-MSE per epoch (log scale)."),
                  (f2.name, "Sample grids the trainer wrote after the given epochs.")],
                 {"mnist final test loss": round(h["test_loss"][-1], 4), "mnist epochs": len(h["test_loss"]),
@@ -110,8 +110,8 @@ def tour_flow(tour:Tour) -> Part:
             "course uses 300), and what the classifier reads in each. Last: the same noise through "
             "mnist-class-fm-1step, the model reflowed on its own ODE pairs and distilled to draw a digit in one step.")
     return Part("flow", "Part B: flow matching", text, "25_flow_matching.ipynb",
-                f"sample('mnist-class-fm', prompts, steps={tour.flow_steps}, seed=seed); "
-                "sample('mnist-class-fm-1step', prompts, seed=seed)",
+                f"dc.sample('mnist-class-fm', prompts, steps={tour.flow_steps}, seed=seed); "
+                "dc.sample('mnist-class-fm-1step', prompts, seed=seed)",
                 [(f1.name, "Train and test velocity MSE per epoch."), (f2.name, "Sample grids the trainer wrote."),
                  (f3.name, "One fresh sample per digit: 'prompt' → what the classifier reads."),
                  (f4.name, "The same prompts and noise in one step (mnist-class-fm-1step).")],
@@ -163,7 +163,7 @@ def tour_evaluation(tour:Tour) -> Part:
             "model, so none of its samples are digits).")
     text = left + (" Right: the text-to-image model's prompt fidelity from its card (top-1 and top-5 among 143 "
                    "concepts), beside the judge's top-1 on real drawings in a style it never saw, and chance.")
-    return Part("evaluation", "Evaluation", text, "26_release.ipynb", "load_classifier('mnist')(images).argmax(1)",
+    return Part("evaluation", "Evaluation", text, "26_release.ipynb", "dc.load_classifier('mnist')(images).argmax(1)",
                 [(f.name, "Left: classifier accuracy of samples (blue: this run, grey: model cards); right: the "
                           "emoji-t2i judge.")],
                 {k: round(v, 3) for k, v in (bars | {f"t2i {k}": v for k, v in t2i.items()}).items()})
