@@ -159,23 +159,32 @@ def _eval_steps(den, args) -> dict:
     print(format_quality(rows, ("accuracy", "fid", "fid_floor", "fid_ratio", "network_calls", "seconds")))
     return dict(rows=[{k: v for k, v in r.items() if k != "per_class_accuracy"} for r in rows])
 
+def _sample_model(model):
+    "The denoiser `sample` uses: `model` (a name, a folder or None for `DEFAULT_MODEL`), loaded once."
+    from diffusion_course.denoisers import DEFAULT_MODEL, as_denoiser
+    return as_denoiser(model or DEFAULT_MODEL)
+
 def cmd_sample(args):
     "Sample `--n` images per prompt: a labelled grid (.png, .jpg, …) or the tensor (.pt, .npy)."
     from diffusion_course.checks import check_count
     from diffusion_course.files import check_output_file
+    from diffusion_course.denoisers import DEFAULT_MODEL, EXAMPLE_PROMPTS
     from diffusion_course.sampling import sample
     from diffusion_course.imageio import save_samples
     out = check_output_file(args.out, SAMPLE_SUFFIXES)                  # before the sampling, not after it
-    check_count("the number of prompts", len(args.prompts)); check_count("--n", args.n); _check_sampling(args)
-    prompts = [p for p in args.prompts for _ in range(args.n)]          # prompt i's images are i * n ... i * n + n - 1
+    if args.prompts is not None: check_count("the number of prompts", len(args.prompts))
+    check_count("--n", args.n); _check_sampling(args)
+    den, asked = _sample_model(args.model), args.prompts
+    asked = asked if asked is not None else (getattr(den, "class_names", None) or EXAMPLE_PROMPTS)
+    prompts = [p for p in asked for _ in range(args.n)]                 # prompt i's images are i * n ... i * n + n - 1
     check_count("the number of images (prompts x --n)", len(prompts))
-    x = sample(args.model, prompts=prompts, guidance=args.guidance, sampler=args.sampler, steps=args.steps,
+    x = sample(den, prompts=prompts, guidance=args.guidance, sampler=args.sampler, steps=args.steps,
                seed=args.seed, guidance_interval=args.guidance_interval, variance=args.variance, upsample=args.upsample)
-    title = f"{Path(str(args.model)).name}, seed {args.seed}"
+    title = f"{Path(str(args.model or DEFAULT_MODEL)).name}, seed {args.seed}"
     if args.guidance is not None: title += f", γ {args.guidance:g}"
     if args.guidance_interval is not None: title += " on σ in ({:g}, {:g}]".format(*args.guidance_interval)
     if args.variance is not None: title += f", variance {args.variance}"
-    save_samples(x, args.prompts, out, n=args.n, title=title)
+    save_samples(x, asked, out, n=args.n, title=title)
     print(f"wrote {out} ({len(x)} images, seed {args.seed})")
 
 def _check_eval(args):
@@ -259,19 +268,21 @@ def _tour_parser(sub):
 
 def _sampling_parsers(sub):
     "The `sample` and `eval` commands: the flags they share, then each one's own."
-    for name, fn, own, hlp in [
-            ("sample", cmd_sample, _sample_flags, "sample images for prompts with a model"),
-            ("eval", cmd_eval, _eval_flags, "measure samples: accuracy, FID, diversity (emoji-t2i: prompt fidelity)")]:
+    for name, fn, own, model, hlp in [
+            ("sample", cmd_sample, _sample_flags, None, "sample images for prompts with a model"),
+            ("eval", cmd_eval, _eval_flags, "mnist-class-ddpm",
+             "measure samples: accuracy, FID, diversity (emoji-t2i: prompt fidelity)")]:
         e = sub.add_parser(name, help=hlp, description=hlp[0].upper() + hlp[1:] + ".")
-        _sampling_flags(e); own(e)
+        _sampling_flags(e, model); own(e)
         e.set_defaults(fn=fn)
 
-def _sampling_flags(e):
-    "The flags `sample` and `eval` share: the model and how it is sampled."
-    e.add_argument("--model", default="mnist-class-ddpm",
+def _sampling_flags(e, model:str|None):
+    "The flags `sample` and `eval` share: the model (`model`; None: the package's `DEFAULT_MODEL`) and its sampling."
+    e.add_argument("--model", default=model,       # None is resolved where torch is imported (`--help` stays fast)
                    help="a bundled model name (mnist-class-ddpm, mnist-class-fm, fashion-class-ddpm, "
                         "emoji-t2i) or a folder that `diffusion-course train` wrote, e.g. "
-                        "runs/mnist-class-ddpm/model (default: %(default)s)")
+                        "runs/mnist-class-ddpm/model (default: "
+                        + (model or "emoji-t2i, the text model the tour shows: diffusion_course.DEFAULT_MODEL") + ")")
     e.add_argument("--guidance", type=float, default=None,
                    help="classifier-free guidance scale (default: the model's own, measured and kept in its "
                         "sampling.json; 5, the course's, for a model without one)")
@@ -289,9 +300,10 @@ def _sampling_flags(e):
 
 def _sample_flags(e):
     "The flags of `sample` alone: the prompts, images per prompt, stage II and the output file."
-    e.add_argument("--prompts", "--prompt", nargs="+", default=[str(d) for d in range(10)],
-                   help="e.g. 7 3 ('' = unconditional), or free text for emoji-t2i: --prompt 'a rocket ship' "
-                        "(default: the ten digits)")
+    e.add_argument("--prompts", "--prompt", nargs="+",
+                   help="free text for emoji-t2i: --prompt 'a rocket ship', or classes for the others: 7 3 "
+                        "('' = unconditional) (default: a class model's classes; for a text model five example "
+                        "prompts, diffusion_course.EXAMPLE_PROMPTS)")
     e.add_argument("--n", type=int, default=1, help="images per prompt (default: 1)")
     e.add_argument("--upsample", nargs="?", const=True, metavar="UPSAMPLER",
                    help="text-to-image models: also run stage II, x2 (the model's own bundled <name>-sr, or "

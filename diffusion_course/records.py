@@ -43,14 +43,20 @@ def plot_history(history, title="", ylabel="MSE", lw=0.5):
     ax.set(xlabel="step", ylabel=ylabel, yscale="log", title=title); ax.legend()
 
 # %% ../nbs/22a_records.ipynb #10f646cc
-def show_grids(paths, titles, width=4):
-    "Saved image files (e.g. a run's sample grids) side by side with `titles`."
+def show_grids(paths, titles, cols:int=1, scale:float=3.5):
+    "Saved image files (e.g. a run's sample grids), `cols` a row, each pixel drawn as `scale`×`scale` (nearest)."
     paths, titles = list(paths), list(titles)
     if not paths or len(paths) != len(titles):
         raise ValueError(f"Got {len(paths)} images and {len(titles)} titles: "
                          "pass at least one image and one title per image.")
-    fig, axs = plt.subplots(1, len(paths), figsize=(width * len(paths), width), squeeze=False)
-    for ax, p, t in zip(axs[0], paths, titles): ax.imshow(plt.imread(p)); ax.set_title(t); ax.axis("off")
+    ims = [plt.imread(str(p)) for p in paths]
+    cols = min(cols, len(ims)); rows = -(-len(ims) // cols)
+    H, W, dpi = max(i.shape[0] for i in ims), max(i.shape[1] for i in ims), plt.rcParams["figure.dpi"]
+    w, h = W * scale / dpi, H * scale / dpi + 0.4                 # inches per image, its title included
+    fig, axs = plt.subplots(rows, cols, figsize=(cols * w * 1.04, rows * h), squeeze=False)
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=1 - 0.4 / h / rows * 1.0, wspace=0.04, hspace=0.4 / (h - 0.4))
+    for ax in axs.flat: ax.axis("off")
+    for ax, im, t in zip(axs.flat, ims, titles): ax.imshow(im, interpolation="nearest"); ax.set_title(t)
 
 # %% ../nbs/22a_records.ipynb #6d5415a3
 def epochs_explorer(run, title="", size=256):

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from functools import partial
 
 import torch
-import matplotlib.pyplot as plt
 
 # %% ../nbs/13_sampling.ipynb #358d9708
 from .denoisers import Denoiser, Prediction, as_denoiser
 from .checks import check_count, check_guidance, check_images, check_interval, check_number, check_steps
 from .checks import check_noisy, check_timestep, check_timesteps, check_variance, interval_json
 from .upsampler import UpsamplerDenoiser, load_upsampler
+from .imageio import show_images
 
 # %% ../nbs/13_sampling.ipynb #21095992
 def check_seed(seed) -> int:
@@ -403,16 +403,10 @@ def sweep(fn, name:str, values, **kwargs) -> torch.Tensor:
     "`fn(**{name: v}, **kwargs)` for each of `values`, all else (and the seed) fixed: (len(values), N, C, H, W)."
     return torch.stack([fn(**{name: v}, **kwargs) for v in values])
 
-def show_sweep(results, name:str, values, value_range=(0, 1), size:float=0.9):
-    "Show `sweep` results: one row per value of `name`, labelled on the left."
+def show_sweep(results, name:str, values, value_range=(0, 1), size:float|None=None, columns=None):
+    "Show `sweep` results: one row per value of `name`, labelled on the left; `columns`: a title over each column."
     R, N = results.shape[:2]
     labels = [f"{name}={v}" if name else str(v) for v in values]
-    fig, axs = plt.subplots(R, N, figsize=(size * N + 0.3 + 0.07 * max(map(len, labels)), size * R), squeeze=False)
-    lo, hi = value_range
-    for r in range(R):
-        for c in range(N):
-            img = ((results[r, c] - lo) / (hi - lo)).clamp(0, 1).permute(1, 2, 0).squeeze(-1).cpu()
-            axs[r, c].imshow(img, cmap="gray", vmin=0, vmax=1)
-            axs[r, c].set_xticks([]); axs[r, c].set_yticks([])
-        axs[r, 0].set_ylabel(labels[r], rotation=0, ha="right", va="center", fontsize=8)
-    fig.tight_layout()
+    titles = None if columns is None else [str(c) for c in columns] + [""] * (N * (R - 1))
+    show_images(results.flatten(0, 1).cpu(), nrow=N, titles=titles, value_range=value_range, size=size,
+                row_labels=labels)

@@ -16,7 +16,7 @@ import torch
 
 # %% ../nbs/93b_tour_a.ipynb #36b76b72
 from .data import test_images, to_signed
-from .imageio import image_grid, load_photo
+from .imageio import image_grid
 from .schedules import forward, NoiseSchedule
 from .blur import best_blur, psnr
 from .denoisers import pretrained_dir
@@ -24,7 +24,7 @@ from .sampling import generators, iterative_denoise, one_step_denoise, sample
 from .edits import inpaint, rect_mask, sdedit, zoom_inpaint
 from .views import Identity, Rotate, visual_anagram
 from .hybrids import highpass, hybrid_blur, hybrid_image, lowpass
-from .tour_base import card_numbers, Part, Tour
+from .tour_base import card_numbers, Part, share, Tour
 
 # %% ../nbs/93b_tour_a.ipynb #54d75910
 def _schedule_name(s) -> str:
@@ -34,7 +34,7 @@ def _schedule_name(s) -> str:
 def tour_forward(tour:Tour) -> Part:
     "The forward process on the real input (the model's schedule) and on a photo (IF's cosine schedule, T=1000)."
     den, x0 = tour.den, tour.inputs()["real"]
-    cos, photo = NoiseSchedule.cosine(1000), load_photo("pagoda", 64)
+    cos, photo = NoiseSchedule.cosine(1000), tour.photo("pagoda", 64)
     fracs, rows, titles = [0, 0.1, 0.25, 0.5, 0.75, 1.0], [], []
     for img, s in [(x0, den.schedule), (photo, cos)]:
         ts = [min(int(f * s.T), s.T - 1) for f in fracs]
@@ -141,26 +141,27 @@ def tour_iterative(tour:Tour) -> Part:
                  "PSNR best blur (dB)": round(blur.psnr, 2)})
 
 # %% ../nbs/93b_tour_a.ipynb #489d6b8c
-def _compare(a1, ag) -> str:
-    "A sentence comparing the judge's accuracy without (`a1`) and with guidance (`ag`), as measured."
+def _compare(reader:str, a1, ag, n:int) -> str:
+    "A sentence comparing how often `reader` reads `n` samples as their prompt without (`a1`) and with guidance (`ag`)."
     if a1 is None: return ""
-    if ag > a1: return f"The classifier reads more guided samples as their prompt: {ag:.0%} against {a1:.0%} unguided."
-    if ag == a1: return f"The classifier reads {ag:.0%} of both rows as their prompt: here guidance does not change it."
-    return f"Here the classifier reads fewer guided samples as their prompt: {ag:.0%} against {a1:.0%} unguided."
+    who = reader[0].upper() + reader[1:]
+    if ag > a1: return f"{who} reads more guided samples as their prompt: {share(ag, n)}, against {share(a1, n)}."
+    if ag == a1: return f"{who} reads {share(ag, n)} of each row as their prompt: here guidance does not change it."
+    return f"Here {reader} reads fewer guided samples as their prompt: {share(ag, n)} against {share(a1, n)} unguided."
 
 def tour_sampling(tour:Tour) -> Part:
     "Samples from pure noise, one per prompt, without guidance."
     x = tour.samples(1.0)
     f = image_grid([list(x)], tour.path("sampling.png"), f"Sampling from pure noise ({tour.a.model}, no guidance)",
                    titles=[tour.titles(x, tour.a.prompts)], value_range=(0, 1))
-    acc = tour.hits(x, tour.a.prompts)
+    acc, n = tour.hits(x, tour.a.prompts), len(tour.a.prompts)
     text = ("Iterative denoising from pure noise (i_start = 0) turns random noise into new images, one per prompt, here"
-            " without guidance (γ = 1): the prompt alone steers each sample. Over each image: the prompt and what the "
-            "bundled classifier reads in the sample.")
+            " without guidance (γ = 1): the prompt alone steers each sample. Over each image: the prompt and what "
+            f"{tour.reader} reads in the sample" + ("." if acc is None else f", {share(acc, n)} as their prompt."))
     return Part("sampling", "Sampling from pure noise", text, "15_cfg.ipynb",
                 "dc.sample(den, prompts, guidance=1.0, seed=seed)",
-                [(f.name, "One sample per prompt, γ = 1: 'prompt' → what the classifier reads.")],
-                {} if acc is None else {"classifier accuracy (γ=1)": acc})
+                [(f.name, f"One sample per prompt, γ = 1: 'prompt' → what {tour.reader} reads.")],
+                {} if acc is None else {f"read as the prompt, γ=1 (of {n})": acc})
 
 def tour_cfg(tour:Tour) -> Part:
     "The same seeds with and without classifier-free guidance."
@@ -169,14 +170,14 @@ def tour_cfg(tour:Tour) -> Part:
     titles = [tour.titles(x1, tour.a.prompts), tour.titles(xg, tour.a.prompts)]
     f = image_grid([list(x1), list(xg)], tour.path("cfg.png"), "Classifier-free guidance: the same starting noise, "
                    "two scales", ["γ = 1", f"γ = {g:g}"], titles=titles, value_range=(0, 1))
-    a1, ag = tour.hits(x1, tour.a.prompts), tour.hits(xg, tour.a.prompts)
+    (a1, ag), n = (tour.hits(x, tour.a.prompts) for x in (x1, xg)), len(tour.a.prompts)
     text = (f"Each column starts from the same noise; the bottom row pushes the noise estimate away from the "
-            f"unconditional one with γ = {g:g}. " + _compare(a1, ag))
+            f"unconditional one with γ = {g:g}. " + _compare(tour.reader, a1, ag, n))
     return Part("cfg", "Classifier-free guidance", text, "15_cfg.ipynb",
                 f"dc.sample(den, prompts, guidance={g:g}, seed=seed)",
-                [(f.name, f"Top: γ = 1; bottom: γ = {g:g}; the same seed in each column; 'prompt' → what the "
-                          "classifier reads.")],
-                {} if a1 is None else {"classifier accuracy (γ=1)": a1, f"classifier accuracy (γ={g:g})": ag})
+                [(f.name, f"Top: γ = 1; bottom: γ = {g:g}; the same seed in each column; 'prompt' → what "
+                          f"{tour.reader} reads.")],
+                {} if a1 is None else {f"read as the prompt, γ={s:g} (of {n})": a for s, a in ((1, a1), (g, ag))})
 
 # %% ../nbs/93b_tour_a.ipynb #0e43615d
 def _edits(tour:Tour, prompts:list) -> list:
@@ -214,7 +215,7 @@ def tour_sdedit(tour:Tour) -> Part:
     return Part("sdedit", "SDEdit on a real and a hand-drawn input", text, "16_sdedit_inpaint.ipynb",
                 "dc.sdedit(den, images, '', i_start=i, seed=seed)",
                 [(f.name, "Rows: the real and the hand-drawn input; columns: the input, then i_start from most to "
-                          "least noise, with what the classifier reads.")], dist)
+                          f"least noise, with what {tour.reader} reads.")], dist)
 
 def tour_img2img(tour:Tour) -> Part:
     "Text-conditional image-to-image: SDEdit towards another prompt at every i_start."
@@ -222,11 +223,11 @@ def tour_img2img(tour:Tour) -> Part:
     edits = _edits(tour, to)
     f = _edit_figure(tour, "img2img.png", edits, to,
                      f"Image-to-image: SDEdit towards '{to[0]}' and '{to[1]}' (γ = {tour.den.guidance:g})")
-    metrics = {f"read as the new prompt, i_start={i}": tour.hits(e, to, (-1, 1))
+    metrics = {f"read as the new prompt, i_start={i} (of {len(to)})": tour.hits(e, to, (-1, 1))
                for i, e in zip(tour.i_starts, edits)}
     text = (f"The same SDEdit, steered by another prompt: the real input towards '{to[0]}', the drawn one towards "
             f"'{to[1]}'. With much noise (small i_start) the output follows the new prompt; with little noise it keeps "
-            "the input's shape. Over each image: what the classifier reads.")
+            f"the input's shape. Over each image: what {tour.reader} reads.")
     return Part("img2img", "Text-conditional image-to-image", text, "16_sdedit_inpaint.ipynb",
                 f"dc.sdedit(den, images, {to!r}, i_start=i, seed=seed)",
                 [(f.name, "Rows: an input and its new prompt; columns: the input, then i_start from most to least "
@@ -265,7 +266,7 @@ def tour_inpaint(tour:Tour) -> Part:
     return Part("inpaint", "Inpainting", text + _table_sentence(tour, "inpaint"), "16_sdedit_inpaint.ipynb", call,
                 [(f.name, "Columns: the images inpainted; rows: the original, the part kept, the inpainted result.")],
                 {"max change of kept pixels": round(kept, 4)}
-                | ({"read as the prompt": tour.hits(out, prompts, (-1, 1))} if tour.a.judge else {}))
+                | ({f"read as the prompt (of {len(out)})": tour.hits(out, prompts, (-1, 1))} if tour.a.judge else {}))
 
 # %% ../nbs/93b_tour_a.ipynb #17f90389
 def _read_as(tour, images, prompt) -> list:
@@ -304,23 +305,26 @@ def tour_anagram(tour:Tour) -> Part:
                    f"Visual anagrams: '{p1}' as is, '{p2}' turned {deg}°",
                    [f"as sampled: '{p1}'", f"turned {deg}°: '{p2}'"],
                    titles=[_read_as(tour, x, p1), _read_as(tour, rot, p2)])
-    m = {f"read as '{p1}' as is": tour.hits(x, [p1] * n, (-1, 1)),
-         f"read as '{p2}' turned": tour.hits(rot, [p2] * n, (-1, 1)), "read both ways": _both(tour, x, rot, p1, p2)}
+    m = {f"read as '{p1}' as is (of {n})": tour.hits(x, [p1] * n, (-1, 1)),
+         f"read as '{p2}' turned (of {n})": tour.hits(rot, [p2] * n, (-1, 1)),
+         f"read both ways (of {n})": _both(tour, x, rot, p1, p2)}
+    both = m[f"read both ways (of {n})"]
     text = (f"At every step the noise is estimated twice, for '{p1}' on the image and for '{p2}' on the image turned "
             f"by {deg}° (then turned back), and the two estimates are averaged. Each column is one sample: the top row "
-            f"as sampled, the bottom row the same image turned by {deg}°; over each, what the classifier reads."
-            + ("" if m["read both ways"] is None else f" It reads {m['read both ways']:.0%} of the samples both ways.")
+            f"as sampled, the bottom row the same image turned by {deg}°; over each, what {tour.reader} reads."
+            + ("" if both is None else f" It reads {share(both, n)} of the samples both ways.")
             + _table_sentence(tour, "anagram", f"{_concept(tour, p1)} / {_concept(tour, p2)} (rotate{deg})"))
     return Part("anagram", "Visual anagrams", text, "17_anagrams.ipynb",
                 f"dc.visual_anagram(den, [{p1!r}, {p2!r}], [dc.Identity(), dc.Rotate({k})], n={n})",
                 [(f.name, f"Top: the samples; bottom: the same images turned by {deg}°.")], m if tour.a.judge else {})
 
-def _hybrid_sentence(m:dict, lo:str, hi:str) -> str:
-    "What the judge read in this tour's hybrids, image by image, as measured (empty without a judge)."
+def _hybrid_sentence(m:dict, lo:str, hi:str, n:int, reader:str) -> str:
+    "What `reader` read in this tour's `n` hybrids, image by image, as measured (empty without a judge)."
     if not m or None in m.values(): return ""
-    a, b, both = m[f"low-pass read as '{lo}'"], m[f"hybrid read as '{hi}'"], m["read both ways"]
-    return (f" Here the judge reads the low-pass as '{lo}' in {a:.0%} of the samples, the hybrid as '{hi}' in {b:.0%}, "
-            f"and both in the same image in {both:.0%}.")
+    a, b, both = (m[k] for k in (f"low-pass read as '{lo}' (of {n})", f"hybrid read as '{hi}' (of {n})",
+                                 f"read both ways (of {n})"))
+    return (f" Here {reader} reads the low-pass as '{lo}' in {share(a, n)} of the samples, the hybrid as '{hi}' in "
+            f"{share(b, n)}, and both in the same image in {share(both, n)}.")
 
 def tour_hybrid(tour:Tour) -> Part:
     "Hybrid images: the low frequencies of one prompt's noise estimate plus the high frequencies of another's."
@@ -332,14 +336,14 @@ def tour_hybrid(tour:Tour) -> Part:
                    f"Hybrid images: '{lo}' from afar, '{hi}' up close (σ = {sigma:g} px)",
                    ["hybrid", "low-pass (afar)", "high-pass ×3 (close)"],
                    titles=[_read_as(tour, x, hi), _read_as(tour, low, lo), [""] * n])
-    m = {f"low-pass read as '{lo}'": tour.hits(low, [lo] * n, (-1, 1)),
-         f"hybrid read as '{hi}'": tour.hits(x, [hi] * n, (-1, 1)),
-         "read both ways": _both(tour, low, x, lo, hi)} if tour.a.judge else {}
+    m = {f"low-pass read as '{lo}' (of {n})": tour.hits(low, [lo] * n, (-1, 1)),
+         f"hybrid read as '{hi}' (of {n})": tour.hits(x, [hi] * n, (-1, 1)),
+         f"read both ways (of {n})": _both(tour, low, x, lo, hi)} if tour.a.judge else {}
     text = (f"The noise estimate is the low-pass (Gaussian blur, σ = {sigma:g} px) of the estimate for '{lo}' plus the "
             f"high-pass of the estimate for '{hi}'. Rows: the hybrid, what survives from afar (its low frequencies) and"
             " up close (its high frequencies, amplified ×3 to be visible). In images this small the high frequencies "
             "are faint: a pair reads both ways only when the two share their colour and outline and differ in the "
-            "detail inside it." + _hybrid_sentence(m, lo, hi)
+            "detail inside it." + _hybrid_sentence(m, lo, hi, n, tour.reader)
             + _table_sentence(tour, "hybrid", f"{_concept(tour, lo)} / {_concept(tour, hi)}"))
     return Part("hybrid", "Hybrid images", text, "18_hybrids.ipynb", f"dc.hybrid_image(den, {lo!r}, {hi!r}, n={n})",
                 [(f.name, "Columns: samples; rows: the hybrid, its low-pass, its high-pass (×3).")], m)

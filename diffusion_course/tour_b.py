@@ -107,17 +107,17 @@ def tour_flow(tour:Tour) -> Part:
     text = ("Instead of the noise, the UNet learns the velocity x_1 − x_0 of straight paths from noise (t = 0) to data "
             "(t = 1); sampling integrates it with Euler steps. Top: the loss per epoch; then the grids saved after "
             f"epochs 1, 5 and 10; then ten fresh samples, one per digit, with {tour.flow_steps} Euler steps (the "
-            "course uses 300), and what the classifier reads in each. Last: the same noise through "
+            "course uses 300), and what the digit classifier reads in each. Last: the same noise through "
             "mnist-class-fm-1step, the model reflowed on its own ODE pairs and distilled to draw a digit in one step.")
     return Part("flow", "Part B: flow matching", text, "25_flow_matching.ipynb",
                 f"dc.sample('mnist-class-fm', prompts, steps={tour.flow_steps}, seed=seed); "
                 "dc.sample('mnist-class-fm-1step', prompts, seed=seed)",
                 [(f1.name, "Train and test velocity MSE per epoch."), (f2.name, "Sample grids the trainer wrote."),
-                 (f3.name, "One fresh sample per digit: 'prompt' → what the classifier reads."),
+                 (f3.name, "One fresh sample per digit: 'prompt' → what the digit classifier reads."),
                  (f4.name, "The same prompts and noise in one step (mnist-class-fm-1step).")],
                 {"final test loss": round(run["history"]["test_loss"][-1], 4)}
-                | ({} if acc is None else {"classifier accuracy now": acc})
-                | ({} if acc1 is None else {"classifier accuracy, one step": acc1}))
+                | ({} if acc is None else {f"read as the digit now (of {len(prompts)})": acc})
+                | ({} if acc1 is None else {f"read as the digit, one step (of {len(prompts)})": acc1}))
 
 def _one_step_figure(tour:Tour, prompts) -> tuple:
     "The few-step model on the same prompts and noise: its figure and the classifier's accuracy on it."
@@ -164,6 +164,6 @@ def tour_evaluation(tour:Tour) -> Part:
     text = left + (" Right: the text-to-image model's prompt fidelity from its card (top-1 and top-5 among 143 "
                    "concepts), beside the judge's top-1 on real drawings in a style it never saw, and chance.")
     return Part("evaluation", "Evaluation", text, "26_release.ipynb", "dc.load_classifier('mnist')(images).argmax(1)",
-                [(f.name, "Left: classifier accuracy of samples (blue: this run, grey: model cards); right: the "
-                          "emoji-t2i judge.")],
+                [(f.name, "Left: the digit classifier's accuracy on samples ("
+                          + ("blue: this run, grey: " if now else "") + "model cards); right: the emoji-t2i judge.")],
                 {k: round(v, 3) for k, v in (bars | {f"t2i {k}": v for k, v in t2i.items()}).items()})

@@ -16,8 +16,15 @@ import numpy as np
 
 # %% ../nbs/93d_tour_page.ipynb #3b4a01db
 from .files import atomic_write_text
-from .imageio import load_image, to_pil
+from .imageio import PHOTOS, load_image, to_pil
 from .tour_base import Part
+
+# %% ../nbs/93d_tour_page.ipynb #47c21110
+def _credits(photos) -> str:
+    "The page's credits: the MNIST data and every bundled photo the tour showed, with its source and licence."
+    said = [f"photo '{k}' ({PHOTOS[k][0]}): {PHOTOS[k][2]}, from {PHOTOS[k][1].replace('`', '')}" for k in photos]
+    data = ["MNIST digits: CC BY-SA 3.0 (Y. LeCun, C. Cortes, C.J.C. Burges)", "Fashion-MNIST: MIT (Zalando SE)"]
+    return "; ".join(data + said) + "."
 
 # %% ../nbs/93d_tour_page.ipynb #5be10de4
 def write_manifest(parts:list, out, info:dict) -> Path:
@@ -29,7 +36,7 @@ def write_manifest(parts:list, out, info:dict) -> Path:
 
 CSS = """body{font:16px/1.5 system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}
 h1{margin-bottom:.2em} h2{border-top:1px solid #ddd;padding-top:1em;margin-top:2em} .lead{font-size:1.1em;color:#444}
-figure{margin:1em 0} figure img{max-width:100%;image-rendering:pixelated;border:1px solid #eee}
+figure{margin:1em 0;overflow-x:auto} figure img{display:block;max-width:none;border:1px solid #eee}
 figcaption{font-size:.9em;color:#555} table{border-collapse:collapse;font-size:.9em;margin:.5em 0}
 td,th{border:1px solid #ddd;padding:.2em .6em;text-align:left} code{background:#f4f4f4;padding:0 .25em}
 .src{font-size:.9em;color:#555} nav ol{columns:2}"""
@@ -50,13 +57,12 @@ def write_page(parts:list, out, info:dict) -> Path:
     e = html.escape
     toc = "".join(f'<li><a href="#{e(p.id)}">{e(p.title)}</a></li>' for p in parts)
     lead = ("Every figure below was computed just now on this machine, offline, from the models that ship with "
-            f"<code>diffusion_course</code>: Part A samples and edits images with the pretrained "
-            f"<code>{e(info['part_a_model'])}</code> denoiser and the text-to-image model; Part B shows how the "
+            f"<code>diffusion_course</code>: Part A samples and edits images with the pretrained model "
+            f"<code>{e(info['part_a_model'])}</code>; Part B shows how the "
             f"bundled models were trained, from their records. {len(parts)} parts in {info['seconds']:.0f} s on "
             f"{e(info['device'])} ({info['threads']} thread{'s' * (info['threads'] != 1)}), seed {info['seed']}"
             + (", reduced sizes (--fast)." if info["fast"] else "."))
-    credit = ("MNIST digits: CC BY-SA 3.0 (Y. LeCun, C. Cortes, C.J.C. Burges); Fashion-MNIST: MIT (Zalando SE); "
-              "photo 'pagoda': CC BY 2.0 (danielbuechele, flickr).")
+    credit = e(_credits(info.get("photos", [])))
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>diffusion_course: the tour</title>'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head><body>'
             f'<h1>Diffusion models from scratch: the tour</h1><p class="lead">{lead}</p><nav><ol>{toc}</ol></nav>'

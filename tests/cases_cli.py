@@ -40,7 +40,7 @@ def wrote(path):
 
 
 def sample_cli(*argv):
-    return run_cli("sample", "--steps", 2, "--sampler", "ddim", *argv)
+    return run_cli("sample", "--model", "mnist-class-ddpm", "--steps", 2, "--sampler", "ddim", *argv)
 
 
 TRAIN = ("train", "--preset", "class-ddpm", "--quiet")
@@ -175,7 +175,8 @@ CASES = [
     Case("CLI", "sample 2 prompts with 2 steps", lambda: sample_cli("--prompts", "7", "3", "--out", out("ok.png")),
          check=wrote(out("ok.png"))),
     Case("CLI", "sample with --debug before the command",
-         lambda: run_cli("--debug", "sample", "--steps", 2, "--prompts", "1", "--out", out("debug.png")),
+         lambda: run_cli("--debug", "sample", "--model", "mnist-class-ddpm", "--steps", 2, "--prompts", "1",
+                         "--out", out("debug.png")),
          check=wrote(out("debug.png"))),
     Case("CLI", "sample into a folder that does not exist yet",
          lambda: sample_cli("--prompts", "5", "--out", out("new/sub/ok.png")), check=wrote(out("new/sub/ok.png"))),

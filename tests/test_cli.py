@@ -192,3 +192,13 @@ def test_nan_guidance_is_one_line_and_debug_shows_the_traceback(tmp_path):
     r = _cli("--debug", *args)
     assert r.returncode != 0 and "Traceback (most recent call last)" in r.stderr
     assert "ValueError: guidance=nan" in r.stderr
+
+
+def test_sample_defaults_to_the_tours_model(tmp_path):
+    "`diffusion-course sample` with no --model and no --prompts: the tour's Part A model on its example prompts."
+    from diffusion_course.denoisers import DEFAULT_MODEL, EXAMPLE_PROMPTS
+    from diffusion_course.tour_base import PART_A_MODEL
+    r = _cli("sample", "--steps", 2, "--out", tmp_path / "x.npy")
+    assert r.returncode == 0, r.stderr
+    assert np.load(tmp_path / "x.npy").shape == (len(EXAMPLE_PROMPTS), 3, 32, 32)
+    assert PART_A_MODEL == DEFAULT_MODEL and DEFAULT_MODEL in _cli("sample", "--help").stdout

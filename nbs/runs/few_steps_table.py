@@ -1,6 +1,6 @@
 """The few-step table of `nbs/25a_reflow.ipynb` and the metrics page, the paths record, and the published 1-step model.
 
-    python nbs/runs/few_steps_table.py WORK [--n-per-class 50]
+    python nbs/runs/few_steps_table.py WORK [--n-per-class 50] [--table-only]
 
 WORK is the folder `reflow_run.py` filled. Every Part B class model and sampler at 1, 2, 4, 8 steps and at its
 default, 10 x n_per_class samples per row, in one run on this machine: accuracy (bundled classifier), classifier-FID
@@ -25,10 +25,12 @@ STEPS = (1, 2, 4, 8)
 
 def settings(work):
     "(label, model, sampler or scheduler, steps) of every row: `sampler_settings` of each Part B class model."
-    rf, one = (load_pretrained(str(work / r / "model")) for r in ("reflow", "distill"))
-    rows = (sampler_settings(one, name="mnist-class-fm-1step", samplers=("Euler",))
-            + sampler_settings(rf, name="mnist-class-fm-reflow", samplers=("Euler",))
-            + sampler_settings("mnist-class-fm", steps=(1, 2, 4, 8, 50))
+    rows = []
+    if (work / "distill" / "model").exists():  # the few-step models; without them (a later session), their rows stay
+        rf, one = (load_pretrained(str(work / r / "model")) for r in ("reflow", "distill"))
+        rows = (sampler_settings(one, name="mnist-class-fm-1step", samplers=("Euler",))
+                + sampler_settings(rf, name="mnist-class-fm-reflow", samplers=("Euler",)))
+    rows = (rows + sampler_settings("mnist-class-fm", steps=(1, 2, 4, 8, 50))
             + sampler_settings("mnist-class-ddpm") + sampler_settings("fashion-class-ddpm", samplers=("DDPM strided",)))
     slow = [r for r in rows if r[3] == 300]                      # the flow model's 300-step default: the costliest row
     return [r for r in rows if r[3] != 300] + slow
@@ -68,7 +70,9 @@ def main(argv=None):
     p.add_argument("work", type=Path)
     p.add_argument("--n-per-class", type=int, default=50)
     p.add_argument("--publish-only", action="store_true", help="publish with the rows measured so far")
+    p.add_argument("--table-only", action="store_true", help="only measure the rows not yet in table.json")
     a = p.parse_args(argv)
+    if a.table_only: return table(a.work, a.n_per_class)
     RECORD.mkdir(exist_ok=True)
     if not a.publish_only: paths(a.work)
     rows = json.loads((RECORD / "table.json").read_text())["rows"] if a.publish_only else table(a.work, a.n_per_class)
