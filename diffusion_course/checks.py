@@ -5,9 +5,10 @@
 # %% auto #0
 __all__ = ['MAX_GUIDANCE', 'MAX_IMAGES', 'MAX_SIDE', 'VARIANCES', 'MAX_NOISY', 'check_number', 'check_guidance', 'check_interval',
            'interval_json', 'check_variance', 'check_steps', 'check_timestep', 'check_timesteps', 'check_count',
-           'check_ema_decay', 'check_images', 'check_mask', 'check_noisy', 'check_device']
+           'check_ema_decay', 'Field', 'check_fields', 'check_images', 'check_mask', 'check_noisy', 'check_device']
 
 # %% ../nbs/04_checks.ipynb #37fffcc9
+import dataclasses
 import math
 import numbers
 
@@ -106,6 +107,32 @@ def check_ema_decay(decay) -> float:
         raise ValueError("ema_decay=1 would never move the EMA copy from its random start: "
                          f"expected 0 <= ema_decay < 1. {hint}")
     return float(decay)
+
+# %% ../nbs/04_checks.ipynb #6216c6a7
+@dataclasses.dataclass(frozen=True)
+class Field:
+    "The rule for one numeric config field: [`lo`, `hi`] (or `above` < value), whole or not, and a hint."
+    lo: float|None = None
+    hi: float|None = None
+    integer: bool = False
+    hint: str = ""                # how to choose a value; '{default}' becomes the config's default for the field
+    above: float|None = None      # an exclusive lower bound, instead of `lo`
+
+    def but(self, **changes) -> "Field": return dataclasses.replace(self, **changes)
+
+def check_fields(cfg, rules:dict):
+    "`cfg` (a dataclass) if each field in `rules` keeps its `Field` (or passes its check), else the first one's error."
+    defaults = {f.name: f.default for f in dataclasses.fields(cfg)}
+    for name, rule in rules.items():
+        if callable(rule): rule(getattr(cfg, name)); continue       # a field with a check of its own, e.g. γ
+        hint = rule.hint.format(default=defaults.get(name))
+        open_lo = rule.above is not None                               # (above, hi]: checked below, as one span
+        value = check_number(name, getattr(cfg, name), *((None, None) if open_lo else (rule.lo, rule.hi)), rule.integer,
+                             hint)
+        if open_lo and not (value > rule.above and (rule.hi is None or value <= rule.hi)):
+            span = f"{rule.above} < {name}" + ("" if rule.hi is None else f" <= {rule.hi}")
+            raise ValueError(f"{name}={getattr(cfg, name)}: expected {span}. {hint}".rstrip())
+    return cfg
 
 # %% ../nbs/04_checks.ipynb #5b5bfb9e
 def check_images(x,                    # what the user passed as images

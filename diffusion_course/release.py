@@ -23,12 +23,12 @@ from diffusers.models.modeling_utils import ModelMixin
 from .imageio import save_grid
 
 # %% ../nbs/26_release.ipynb #8297adbd
-from .checks import MAX_IMAGES, check_number
+from .checks import MAX_IMAGES, Field, check_fields, check_number
 from .files import atomic_path
 from .machine import cpu_name, native_bf16
 from .data import CLASS_NAMES, load_tensors, to_signed
 from .denoisers import as_denoiser, pretrained_dir
-from .learner import Batches, Recipe, epoch_batches, fit
+from .learner import RUN_FIELDS, Batches, Recipe, epoch_batches, fit
 from .sampling import sample
 
 # %% ../nbs/26_release.ipynb #46e730b4
@@ -62,10 +62,8 @@ class ClassifierRecipe(Recipe):
     def check(self, cfg):
         if cfg.dataset not in CLASS_NAMES:
             raise ValueError(f"dataset={cfg.dataset!r}: choose one of {list(CLASS_NAMES)}.")
-        for name in ("epochs", "batch_size"): check_number(name, getattr(cfg, name), 1, integer=True)
-        for name in ("n_train", "n_test"): check_number(name, getattr(cfg, name), 0, integer=True,
-                                                        hint="0 = the whole split.")
-        return cfg
+        split = Field(0, integer=True, hint="0 = the whole split.")
+        return check_fields(cfg, RUN_FIELDS | {"n_train": split, "n_test": split})
     def load(self, world:int):
         x, y = load_tensors(self.cfg.dataset, train=True)
         self.x, self.y = (x[:self.cfg.n_train], y[:self.cfg.n_train]) if self.cfg.n_train else (x, y)

@@ -20,9 +20,9 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 
 # %% ../nbs/28_t2i_eval.ipynb #c0c162bb
-from .checks import check_number
+from .checks import Field, check_fields
 from .denoisers import as_denoiser, pretrained_dir
-from .learner import Batches, Recipe, epoch_batches, fit
+from .learner import RUN_FIELDS, Batches, Recipe, epoch_batches, fit
 from .emoji import STYLE_WORDS, image_captions, load_emoji, phrase, with_article
 from .sampling import sample
 
@@ -142,8 +142,10 @@ class JudgeRecipe(Recipe):
     def __init__(self, cfg, data=None): super().__init__(cfg); self.data = data
     def check(self, cfg):
         if not cfg.concepts: raise ValueError("concepts=(): the judge needs at least two concepts to choose from.")
-        for name in ("epochs", "batch_size", "width"): check_number(name, getattr(cfg, name), 1, integer=True)
-        return cfg
+        return check_fields(cfg, RUN_FIELDS | {
+            "width": Field(1, integer=True, hint="The judge's first width; the recipe uses {default}."),
+            "weight_decay": Field(0, 1, hint="AdamW's weight decay; the recipe uses {default}."),
+            "limit": Field(0, integer=True, hint="0 = every emoji; N = the first N names of each set (tests).")})
     def load(self, world:int):
         data = self.data or load_emoji(self.cfg.size, limit=self.cfg.limit)
         self.concepts = all_concepts(data) if tuple(self.cfg.concepts) == ("*",) else tuple(self.cfg.concepts)
