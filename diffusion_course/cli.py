@@ -164,6 +164,13 @@ def _sample_model(model):
     from diffusion_course.denoisers import DEFAULT_MODEL, as_denoiser
     return as_denoiser(model or DEFAULT_MODEL)
 
+def _snapped(den, asked) -> tuple:
+    "`--snap`: each prompt as the text model's nearest concept prompt, said on the terminal; (prompts, labels)."
+    from diffusion_course.denoisers import snap_prompts
+    pairs = snap_prompts(den, asked, similarity=True)
+    for p, (s, v) in zip(asked, pairs): print(f"{p!r} -> {s!r} (cosine {v:.2f})")
+    return [s for s, _ in pairs], [p if p == s else f"{p} -> {s}" for p, (s, _) in zip(asked, pairs)]
+
 def cmd_sample(args):
     "Sample `--n` images per prompt: a labelled grid (.png, .jpg, …) or the tensor (.pt, .npy)."
     from diffusion_course.checks import check_count
@@ -176,7 +183,8 @@ def cmd_sample(args):
     check_count("--n", args.n); _check_sampling(args)
     den, asked = _sample_model(args.model), args.prompts
     asked = asked if asked is not None else (getattr(den, "class_names", None) or EXAMPLE_PROMPTS)
-    prompts = [p for p in asked for _ in range(args.n)]                 # prompt i's images are i * n ... i * n + n - 1
+    drawn, labels = _snapped(den, asked) if args.snap else (asked, asked)
+    prompts = [p for p in drawn for _ in range(args.n)]                 # prompt i's images are i * n ... i * n + n - 1
     check_count("the number of images (prompts x --n)", len(prompts))
     x = sample(den, prompts=prompts, guidance=args.guidance, sampler=args.sampler, steps=args.steps,
                seed=args.seed, guidance_interval=args.guidance_interval, variance=args.variance, upsample=args.upsample)
@@ -184,7 +192,7 @@ def cmd_sample(args):
     if args.guidance is not None: title += f", γ {args.guidance:g}"
     if args.guidance_interval is not None: title += " on σ in ({:g}, {:g}]".format(*args.guidance_interval)
     if args.variance is not None: title += f", variance {args.variance}"
-    save_samples(x, asked, out, n=args.n, title=title)
+    save_samples(x, labels, out, n=args.n, title=title)
     print(f"wrote {out} ({len(x)} images, seed {args.seed})")
 
 def _check_eval(args):
@@ -305,6 +313,9 @@ def _sample_flags(e):
                         "('' = unconditional) (default: a class model's classes; for a text model five example "
                         "prompts, diffusion_course.EXAMPLE_PROMPTS)")
     e.add_argument("--n", type=int, default=1, help="images per prompt (default: 1)")
+    e.add_argument("--snap", action="store_true",
+                   help="text models: draw each prompt as the nearest concept prompt the model was trained on "
+                        "(by sentence embedding), e.g. 'a puppy' -> 'a dog'; prints each match")
     e.add_argument("--upsample", nargs="?", const=True, metavar="UPSAMPLER",
                    help="text-to-image models: also run stage II, x2 (the model's own bundled <name>-sr, or "
                         "this upsampler's name or folder)")

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['DEFAULT_MODEL', 'EXAMPLE_PROMPTS', 'PRETRAINED', 'DENOISER_CLASSES', 'LOADERS', 'Prediction', 'strided_timesteps',
            'Denoiser', 'CourseDenoiser', 'DiffusersDenoiser', 'TextDenoiser', 'load_text_denoiser', 'pretrained_dir',
-           'available_models', 'register_loader', 'load_pretrained', 'as_denoiser']
+           'available_models', 'register_loader', 'load_pretrained', 'as_denoiser', 'snap_prompts']
 
 # %% ../nbs/12_denoisers.ipynb #164de0a2
 import importlib.resources
@@ -20,12 +20,12 @@ import torch
 
 # %% ../nbs/12_denoisers.ipynb #f9a3891f
 from .checks import check_guidance
-from .model_files import PromptEmbeddings, load_prompt_embeds
+from .model_files import CONCEPTS_FILE, PromptEmbeddings, load_concepts, load_prompt_embeds
 from .model_files import default_guidance, default_guidance_interval, default_steps, default_variance
 from .checks import check_device
 from .data import CLASS_NAMES
 from .schedules import NoiseSchedule
-from .text import MiniLMEncoder
+from .text import MiniLMEncoder, pooled
 from .textunet import TextUNet
 from .unet import CourseUNet, folder_fix_hint
 
@@ -299,6 +299,7 @@ def load_text_denoiser(folder, name:str|None=None, device=None) -> TextDenoiser:
     prompts = PromptEmbeddings(embeds=load_prompt_embeds(table) if table.exists() else {}, encoder=MiniLMEncoder())
     den = TextDenoiser(unet, prompts, name=name or folder.name, guidance=default_guidance(folder))
     den.guidance_interval, den.variance = default_guidance_interval(folder), default_variance(folder)
+    den.concepts = load_concepts(folder)                        # (prompts, sentence embeddings), for `snap_prompts`
     return den
 
 # %% ../nbs/12_denoisers.ipynb #cc16a0ea
@@ -413,3 +414,20 @@ def as_denoiser(model) -> Denoiser:
     raise TypeError(f"Cannot use a {type(model).__name__} as a denoiser: pass a Denoiser, a model name "
                     f"(one of {available_models() or list(PRETRAINED)}), a CourseUNet, a diffusers pipeline or (unet, "
                     "scheduler).")
+
+# %% ../nbs/12_denoisers.ipynb #d3c73b62
+def snap_prompts(model, prompts, similarity:bool=False) -> list:
+    "Each prompt as the nearest concept prompt of text model `model` (cosine of sentence embeddings); `''` stays."
+    den = as_denoiser(model)
+    table = getattr(den, "concepts", None)
+    if table is None:
+        raise ValueError(f"{den.name!r} has no concept table ({CONCEPTS_FILE} in its folder): "
+                         "snapping needs a text model published with one, such as the bundled 'emoji-t2i'.")
+    names, emb = table
+    prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+    words = [p for p in prompts if p]
+    sim = pooled(den.prompts.encoder(words)) @ emb.T if words else torch.zeros(0, len(names))   # (W, N) cosines
+    best = iter(zip(sim.argmax(1).tolist(), sim.max(1).values.tolist()))
+    out = [next(best) if p else (None, 1.0) for p in prompts]
+    snapped = [names[i] if i is not None else "" for i, _ in out]
+    return list(zip(snapped, [round(s, 3) for _, s in out])) if similarity else snapped

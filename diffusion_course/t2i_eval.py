@@ -21,7 +21,7 @@ from diffusers.models.modeling_utils import ModelMixin
 
 # %% ../nbs/28_t2i_eval.ipynb #c0c162bb
 from .checks import Field, check_fields
-from .denoisers import as_denoiser, pretrained_dir
+from .denoisers import as_denoiser, pretrained_dir, snap_prompts
 from .learner import RUN_FIELDS, Batches, Recipe, epoch_batches, fit
 from .emoji import STYLE_WORDS, image_captions, load_emoji, phrase, with_article
 from .sampling import sample
@@ -207,11 +207,12 @@ def reads_as(judge, x:torch.Tensor, concept:str, k:int=5) -> torch.Tensor:
 # %% ../nbs/28_t2i_eval.ipynb #0ca10c47
 @torch.no_grad()
 def prompt_fidelity(model, judge, prompts:dict, n:int=2, guidance=None, steps=None, sampler=None, seed:int=0,
-                    batch:int=64, guidance_interval=None):
+                    batch:int=64, guidance_interval=None, snap:bool=False):
     "Top-1/top-5 of the judge on `n` samples of each prompt of `prompts` (`{prompt: concept}`), and the samples."
     den, concepts = as_denoiser(model), list(judge.config.concepts)
     ps = [p for p in prompts for _ in range(n)]
-    x = torch.cat([sample(den, ps[i:i + batch], guidance=guidance, steps=steps, sampler=sampler, seed=seed + i,
+    asked = snap_prompts(den, ps) if snap else ps                # snap: each prompt as its nearest concept prompt
+    x = torch.cat([sample(den, asked[i:i + batch], guidance=guidance, steps=steps, sampler=sampler, seed=seed + i,
                           guidance_interval=guidance_interval)
                    for i in range(0, len(ps), batch)])                                  # (N, 3, 32, 32) in [0, 1]
     y = torch.tensor([concepts.index(prompts[p]) for p in ps])

@@ -56,7 +56,7 @@ def run_tour(out="diffusion-course-tour", seed:int=0, fast:bool=False, device:st
     return write_page(done, out, info)
 
 # %% ../nbs/93_tour.ipynb #516a2da1
-TOUR_SECONDS = 25   # the whole tour on a 2-core laptop CPU (AMD EPYC, 2 threads), measured on this page below
+TOUR_SECONDS = 15   # the whole tour on a 2-core laptop CPU (AMD EPYC, 2 threads), measured on this page below
 
 def start_message(tour:Tour, n:int) -> str:
     "What the tour says before its first part: what it runs, about how long it takes, where the page goes."

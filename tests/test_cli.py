@@ -202,3 +202,12 @@ def test_sample_defaults_to_the_tours_model(tmp_path):
     assert r.returncode == 0, r.stderr
     assert np.load(tmp_path / "x.npy").shape == (len(EXAMPLE_PROMPTS), 3, 32, 32)
     assert PART_A_MODEL == DEFAULT_MODEL and DEFAULT_MODEL in _cli("sample", "--help").stdout
+
+
+def test_sample_snap_says_each_match(tmp_path):
+    "`--snap` draws each prompt as the nearest concept prompt and says which; a class model refuses it clearly."
+    r = _cli("sample", "--prompt", "a puppy", "a red apple", "--snap", "--steps", 2, "--out", tmp_path / "x.npy")
+    assert r.returncode == 0, r.stderr
+    assert "'a puppy' -> 'a dog'" in r.stdout and "'a red apple' -> 'a red apple' (cosine 1.00)" in r.stdout
+    r = _cli("sample", "--model", "mnist-class-ddpm", "--prompts", "7", "--snap", "--out", tmp_path / "y.png")
+    assert r.returncode != 0 and "has no concept table" in r.stderr and "Traceback" not in r.stderr
