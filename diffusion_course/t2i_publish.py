@@ -62,11 +62,7 @@ def _t2i_card(name, cfg, hist, command, fid, machine, n_params, n_images):
     status, total = run_status(hist, cfg), cfg["epochs"]
     att = [32 // 2 ** i for i, a in enumerate(cfg["attention"]) if a]
     final_train, final_test = hist["train_loss"][-1], hist["test_loss"][-1]
-    f = lambda m: f"top-1 {m['top1']:.1%}, top-5 {m['top5']:.1%} ({m['n']} images)"
     pred = "v" if cfg.get("prediction") == "v_prediction" else "ε"           # runs before the v recipe have no field
-    curve = "; ".join(f"γ {r['guidance']:g}: {r['top1']:.1%} / {r['top5']:.1%}" for r in fid["guidance_curve"])
-    snapped = ("" if "paraphrases_snapped" not in fid else "\n  - the same paraphrases snapped to the nearest concept "
-               f"prompt first (`snap_prompts`): {f(fid['paraphrases_snapped'])}")
     comp = {"compounds": ', and the name beside its own keywords: "a rocket ship"',
             "collisions": '; where a keyword names another emoji, half the draws are that compound, "a rocket ship", '
                           'and each epoch shows those images and as many others'}.get(cfg.get("captions"), "")
@@ -88,6 +84,17 @@ unconditional prompt), squared-cosine schedule with T={cfg['T']}, {pred}-predict
 {cost_lines(command, machine, hist)}
 - Losses ({pred}-MSE): last epoch's mean training loss {final_train:.4f}; fixed-noise loss of the EMA model on 512
   training images {final_test:.4f}.
+{_fidelity_lines(fid)}
+- `samples.png`: the 16 prompts of the training run's sample grids, seed 0.
+"""
+
+def _fidelity_lines(fid:dict) -> str:
+    "The card's measurements: the default γ and the curve it came from, prompt fidelity, diversity."
+    f = lambda m: f"top-1 {m['top1']:.1%}, top-5 {m['top5']:.1%} ({m['n']} images)"
+    curve = "; ".join(f"γ {r['guidance']:g}: {r['top1']:.1%} / {r['top5']:.1%}" for r in fid["guidance_curve"])
+    snapped = ("" if "paraphrases_snapped" not in fid else "\n  - the same paraphrases snapped to the nearest concept "
+               f"prompt first (`snap_prompts`): {f(fid['paraphrases_snapped'])}")
+    return f"""\
 - Default guidance γ = {fid['guidance']:g} (in `sampling.json`): of the scales measured, the one with the best top-1 on
   the prompts by name below ({curve}; IF's default is 7).
 - Prompt fidelity (guidance {fid['guidance']:g}, 34 steps, seed 0, {fid['names']['n'] // len(EVAL_CONCEPTS)} samples per
@@ -98,9 +105,7 @@ unconditional prompt), squared-cosine schedule with T={cfg['T']}, {pred}-predict
   - real-image reference: the judge on {JUDGE_HELD_OUT}'s real drawings of the same concepts: {f(fid['real'])}
   - chance: top-1 {1 / len(EVAL_CONCEPTS):.1%}, top-5 {5 / len(EVAL_CONCEPTS):.1%}
 - Diversity (mean pairwise distance of judge features): 4 seeds of one prompt {fid['diversity_samples']:.2f}; the five
-  art sets' real drawings of one concept {fid['diversity_real']:.2f} (over {fid['diversity_n']} concepts).
-- `samples.png`: the 16 prompts of the training run's sample grids, seed 0.
-"""
+  art sets' real drawings of one concept {fid['diversity_real']:.2f} (over {fid['diversity_n']} concepts)."""
 
 # %% ../nbs/28b_publish_t2i.ipynb #0167ac1f
 def concept_prompts(data) -> list:
