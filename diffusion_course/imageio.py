@@ -237,7 +237,7 @@ def show_images(x,                   # a batch (N, C, H, W), one image, or a lis
         ax.set_title(title, fontsize=8)
     for ax, label in zip(axs[:, 0], row_labels):
         ax.text(-0.06, 0.5, label, transform=ax.transAxes, ha="right", va="center", fontsize=8)
-    if suptitle: fig.suptitle(suptitle)
+    if suptitle: fig.suptitle(suptitle, y=1 - 0.05 / fig.get_size_inches()[1], va="top")   # in its band, not on row 1
 
 def _labels(given, n:int, name:str, what:str) -> list:
     "`given` as a list of `n` strings ('' each when None); a wrong count is an error naming `name`."
