@@ -135,6 +135,20 @@ class Tour:
         names = list(self.results["judge"].config.concepts) if emoji else self.den.class_names
         return [names[i] for i in pred.tolist()]
 
+    def digits(self, images) -> list:
+        "What the bundled MNIST classifier reads in 1-channel `images` in [0, 1] (Part B's digits, whatever Part A is)."
+        if "digit_classifier" not in self.results: self.results["digit_classifier"] = load_classifier("mnist")
+        with torch.no_grad(): pred = self.results["digit_classifier"](images.float().cpu() * 2 - 1).argmax(1)
+        return [str(i) for i in pred.tolist()]
+
+    def digit_titles(self, images, prompts) -> list:
+        "\"'prompt' → what the digit classifier reads\" over each of Part B's samples."
+        return [f"'{p}' → {r}" for p, r in zip(prompts, self.digits(images))]
+
+    def digit_hits(self, images, prompts) -> float:
+        "The fraction of Part B's samples the digit classifier reads as their prompt."
+        return round(sum(r == p for r, p in zip(self.digits(images), prompts)) / len(prompts), 3)
+
     def samples(self, guidance:float):
         "One sample per Part A prompt at `guidance` (the same seeds for every scale), made once per tour, in [0, 1]."
         key = f"samples_{guidance}"
