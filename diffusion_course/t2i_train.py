@@ -114,9 +114,8 @@ def _check_t2i_run(cfg:T2IConfig) -> T2IConfig:
     if cfg.captions not in CAPTION_RECIPES:
         raise ValueError(f"captions={cfg.captions!r}: expected 'names' (the recipe) "
                          "or a fine-tune's 'compounds' or 'collisions'.")
-    if cfg.init and not (all((Path(cfg.init) / w).is_dir() for w in ("model", "ema")) and
-                         (Path(cfg.init) / "state.pt").is_file()):
-        raise FileNotFoundError(f"init={cfg.init!r} is not a checkpoint (model/, ema/, state.pt): "
+    if cfg.init and not ((Path(cfg.init) / "ema").is_dir() and (Path(cfg.init) / "state.pt").is_file()):
+        raise FileNotFoundError(f"init={cfg.init!r} is not a checkpoint (ema/ and state.pt; model/ where kept): "
                                 "point it at one of a run's checkpoints, e.g. runs/emoji-t2i/checkpoints/epoch_0150.")
     return cfg
 
@@ -196,7 +195,8 @@ def sample_prompts(model, table:dict, cfg:T2IConfig, prompts=SAMPLE_PROMPTS) -> 
 # %% ../nbs/27_train_t2i.ipynb #a816af2d
 def _checkpoint_weights(cfg, model_class=TextUNet) -> dict:
     "The model and EMA weights of checkpoint `cfg.init`, refused (saying how) if its architecture is not the recipe's."
-    src, init = model_class.from_pretrained(Path(cfg.init) / "model"), Path(cfg.init)
+    init = Path(cfg.init)                    # a published run keeps only the EMA: the network starts from it as well
+    src = model_class.from_pretrained(init / "model" if (init / "model").is_dir() else init / "ema")
     want = architecture(cfg)
     same = lambda v: json.loads(json.dumps(v))                                       # tuples and lists alike
     diff = {k: (src.config.get(k), v) for k, v in want.items() if same(src.config.get(k)) != same(v)}

@@ -149,7 +149,7 @@ CASES = [
          match=r"Unknown preset 'emoji-judge-big': the judge ones are emoji-judge, emoji-judge-all", cli=True),
     Case("CLI", "train --preset emoji-t2i-compounds --init a folder that is no checkpoint",
          lambda: run_cli("train", "--preset", "emoji-t2i-compounds", "--init", NO_OUT(), "--out", NO_OUT()),
-         match=r"is not a checkpoint \(model/, ema/, state\.pt\)", cli=True),
+         match=r"is not a checkpoint \(ema/ and state\.pt; model/ where kept\)", cli=True),
     Case("CLI", "train --preset class-ddpm --init a folder that holds no model",
          lambda: run_cli(*TRAIN, "--init", NO_OUT(), "--out", NO_OUT()),
          match=r"is neither a bundled model \(.*mnist-class-ddpm.*\) nor a folder holding a CourseUNet", cli=True),
