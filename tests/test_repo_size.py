@@ -6,7 +6,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_FILE = 20 * 2**20        # bytes: a weights file this large belongs in a release, not in git
-BUDGET = 160 * 10**6         # bytes HEAD may track in all (135 MB when this test was written; issue goal: 110 MB)
+BUDGET = 150 * 10**6         # bytes HEAD may track in all (144.5 MB on 2026-12-07; issue goal: 110 MB)
 
 
 def tracked_sizes() -> dict:
