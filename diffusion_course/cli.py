@@ -132,7 +132,7 @@ FLOOR_SPLITS = dict(random="shuffled halves", halves="halves in file order")   #
 def _eval_class(den, args) -> dict:
     "Accuracy, classifier-feature FID against its real-vs-real floor, and diversity, at one γ or a sweep of them."
     from diffusion_course.metrics import evaluate_class_model, format_quality
-    keys = ("accuracy", "fid", "fid_floor", "fid_ratio", "diversity", "real_diversity", "network_calls", "seconds")
+    keys = ("accuracy", "fid", "fid_floor", "fid_ratio", "diversity", "real_diversity", "nfe_per_image", "seconds")
     args.floor_split = args.floor_split or "random"                         # metrics' default
     if args.steps_table: return _eval_steps(den, args)
     rows = [evaluate_class_model(den, args.n_per_class, guidance=g, sampler=args.sampler, steps=args.steps,
@@ -156,7 +156,7 @@ def _eval_steps(den, args) -> dict:
     rows = steps_table(sampler_settings(den, name=str(args.model)), args.n_per_class, args.seed)
     print(f"{args.model}: {args.n_per_class} samples per class and row, the model's own guidance; FID on the "
           "classifier's features, its floor = two real test sets of the same size")
-    print(format_quality(rows, ("accuracy", "fid", "fid_floor", "fid_ratio", "network_calls", "seconds")))
+    print(format_quality(rows, ("accuracy", "fid", "fid_floor", "fid_ratio", "nfe_per_image", "seconds")))
     return dict(rows=[{k: v for k, v in r.items() if k != "per_class_accuracy"} for r in rows])
 
 def _sample_model(model):

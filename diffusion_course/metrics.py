@@ -92,11 +92,11 @@ def reference_features(dataset:str, n_per_class:int, split:str="random"):
 # %% ../nbs/29_metrics.ipynb #b823298d
 @contextlib.contextmanager
 def count_calls(den):
-    "Count `den.predict` calls inside the block: `with count_calls(den) as n: ...; n[0]`."
-    n, predict = [0], den.predict
-    def counted(*args, **kwargs):
-        n[0] += 1
-        return predict(*args, **kwargs)
+    "Count `den.predict` calls and the images they take: `with count_calls(den) as n: ...; n[0], n[1]`."
+    n, predict = [0, 0], den.predict
+    def counted(x, *args, **kwargs):
+        n[0] += 1; n[1] += len(x)                                      # one call; a batch of len(x) images
+        return predict(x, *args, **kwargs)
     den.predict = counted
     try: yield n
     finally: del den.predict                                           # back to the class's method
@@ -144,7 +144,8 @@ def evaluate_class_model(model, n_per_class:int=100, guidance=None, sampler=None
         else: x = sample_with_scheduler(den, scheduler, prompts, s.steps, s.guidance, seed, s.interval)
     seconds = time.perf_counter() - t0
     return dict(**score_class_samples(x * 2 - 1, labels, dataset, n_per_class, split),
-                network_calls=calls[0], seconds=seconds, n=len(x), split=split, **scored_settings(s, scheduler))
+                network_calls=calls[0], nfe_per_image=calls[1] / len(x), seconds=seconds, n=len(x), split=split,
+                **scored_settings(s, scheduler))
 
 def score_class_samples(x, labels, dataset:str, n_per_class:int, split:str="random") -> dict:
     "Accuracy (also per class), FID against the test split with its floor, and diversity of images `x` in [-1, 1]."
@@ -205,7 +206,7 @@ def format_quality(rows, keys=("accuracy", "fid", "fid_floor", "fid_ratio", "div
     head = ["setting" if "setting" in rows[0] else "guidance", *keys]
     fmt = lambda k, v: f"{100 * v:.1f}" if k == "accuracy" else f"{v:.2f}" if isinstance(v, float) else str(v)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(fmt(k, r[k]) for k in head) + " |" for r in rows]
+    lines += ["| " + " | ".join(fmt(k, r[k]) if k in r else "—" for k in head) + " |" for r in rows]
     return "\n".join(lines)
 
 # %% ../nbs/29_metrics.ipynb #5d999080
@@ -230,20 +231,22 @@ def sampler_family(setting:str) -> str:
     return re.sub(r",?\s*\d+( steps)?$", "", setting)
 
 def plot_steps_table(rows, title=""):
-    "Accuracy and FID / floor against network calls (log scale) of `steps_table` rows, a line per `sampler_family`."
+    "Accuracy and FID / floor against network evaluations per image (log) of `steps_table` rows, a line per family."
     if not rows or any("setting" not in r for r in rows):
         raise ValueError("plot_steps_table draws the rows of `steps_table` "
                          "(each has a 'setting' label and its network calls); "
                          "for the rows of `guidance_curve` use `plot_guidance_curve`.")
+    key = "nfe_per_image" if all("nfe_per_image" in r for r in rows) else "network_calls"   # older rows: calls
+    xlabel = "network evaluations per image" if key == "nfe_per_image" else "network calls"
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     for family in dict.fromkeys(sampler_family(r["setting"]) for r in rows):
-        rs = sorted((r for r in rows if sampler_family(r["setting"]) == family), key=lambda r: r["network_calls"])
-        calls = [r["network_calls"] for r in rs]
+        rs = sorted((r for r in rows if sampler_family(r["setting"]) == family), key=lambda r: r[key])
+        calls = [r[key] for r in rs]
         a1.plot(calls, [100 * r["accuracy"] for r in rs], "o-", label=family)
         a2.plot(calls, [r["fid_ratio"] for r in rs], "o-", label=family)
-    a1.set(xlabel="network calls", ylabel="accuracy (%)", xscale="log")
+    a1.set(xlabel=xlabel, ylabel="accuracy (%)", xscale="log")
     a2.axhline(1, color="gray", lw=0.8, ls="--")
-    a2.set(xlabel="network calls", ylabel="FID / real-vs-real floor", xscale="log")
+    a2.set(xlabel=xlabel, ylabel="FID / real-vs-real floor", xscale="log")
     a2.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
     fig.suptitle(title); fig.tight_layout()
     return fig

@@ -72,6 +72,7 @@ def test_guidance_curve_and_steps_table_rows(course):
     unipc = scheduler_for(course, UniPCMultistepScheduler)
     rows = steps_table([("DDIM 3", course, "ddim", 3), ("UniPC 2", course, unipc, 2)], n_per_class=2)
     assert [r["setting"] for r in rows] == ["DDIM 3", "UniPC 2"] and [r["network_calls"] for r in rows] == [3, 2]
+    assert [r["nfe_per_image"] for r in rows] == [2 * 3, 2 * 2]        # per step: the conditional and unconditional
     for r in rows: assert r["fid"] > 0 and r["fid_floor"] > 0 and 0 <= r["accuracy"] <= 1
 
 

@@ -1,6 +1,7 @@
 """The few-step table of `nbs/25a_reflow.ipynb` and the metrics page, the paths record, and the published 1-step model.
 
     python nbs/runs/few_steps_table.py WORK [--n-per-class 50] [--table-only]
+    python nbs/runs/few_steps_table.py --nfe        # network evaluations per image, for rows measured without them
 
 WORK is the folder `reflow_run.py` filled. Every Part B class model and sampler at 1, 2, 4, 8 steps and at its
 default, 10 x n_per_class samples per row, in one run on this machine: accuracy (bundled classifier), classifier-FID
@@ -65,13 +66,42 @@ def paths(work):
     torch.save({"t": [k / 10 for k in range(11)], "guesses": guesses, "straightness": straight}, RECORD / "paths.pt")
 
 
+WEIGHTS = {"mnist-class-fm-reflow": "mnist-class-fm"}   # same network and settings, so the same calls per image
+
+
+def nfe_rows(n:int=10):
+    "Fill `nfe_per_image` into the rows of table.json that lack it: each row's setting run on `n` images, counted."
+    import torch
+    from diffusion_course.metrics import count_calls, sample_with_scheduler, sampler_settings
+    from diffusion_course.sampling import sample
+    path = RECORD / "table.json"
+    rec = json.loads(path.read_text())
+    for row in rec["rows"]:
+        if "nfe_per_image" in row: continue
+        name, label = row["setting"].split(", ")
+        den = load_pretrained(WEIGHTS.get(name, name))
+        family = label.rsplit(" ", 1)[0]
+        sampler = next(s for lab, _, s, _ in sampler_settings(den, steps=(row["steps"],))
+                       if lab.split(", ", 1)[1].rsplit(" ", 1)[0] == family)
+        prompts = [den.class_names[i % 10] for i in range(n)]
+        kw = dict(guidance=row["guidance"], guidance_interval=row["guidance_interval"])
+        with torch.no_grad(), count_calls(den) as c:
+            if hasattr(sampler, "set_timesteps"): sample_with_scheduler(den, sampler, prompts, row["steps"], **kw)
+            else: sample(den, prompts, sampler=sampler, steps=row["steps"], **kw)
+        row["nfe_per_image"] = c[1] / n
+        print(f"{row['setting']}: {row['nfe_per_image']:g} network evaluations per image", flush=True)
+    path.write_text(json.dumps(rec, indent=1))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("work", type=Path)
+    p.add_argument("work", type=Path, nargs="?")
+    p.add_argument("--nfe", action="store_true", help="only fill in the rows' network evaluations per image")
     p.add_argument("--n-per-class", type=int, default=50)
     p.add_argument("--publish-only", action="store_true", help="publish with the rows measured so far")
     p.add_argument("--table-only", action="store_true", help="only measure the rows not yet in table.json")
     a = p.parse_args(argv)
+    if a.nfe: return nfe_rows()
     if a.table_only: return table(a.work, a.n_per_class)
     RECORD.mkdir(exist_ok=True)
     if not a.publish_only: paths(a.work)
