@@ -43,7 +43,7 @@ def cmd_train(args):
     cfg = get_preset(args.preset, **over)                                # every field checked before anything runs
     out = _can_write(args.out or f"runs/{cfg.dataset}-{args.preset}")
     t0 = time.time()
-    model, hist = train(cfg, out=out, resume=args.resume, progress=not args.quiet)
+    model, hist = train(cfg, out=out, resume=args.resume, progress=not args.quiet, fresh_optimizer=args.fresh_optimizer)
     print(f"done in {time.time() - t0:.0f} s: final train loss {hist['train_loss'][-1]:.4f}, "
           f"test loss {hist['test_loss'][-1]:.4f}; model in {out / 'model'}")
 
@@ -59,12 +59,12 @@ def _train_t2i(args):
                   "--epochs, --batch-size, --lr, --seed, --ema-decay, --init, --mixed-precision")
     over = _given(args, ("epochs", "batch_size", "lr", "seed", "ema_decay", "init", "mixed_precision"))
     cfg = check_t2i_config(dataclasses.replace(T2I_PRESETS[args.preset], **over))
-    if cfg.captions != "names" and not cfg.init:
+    if args.preset in ("emoji-t2i-compounds", "emoji-t2i-collisions") and not cfg.init:
         raise ValueError(f"--preset {args.preset} fine-tunes a trained model: "
                          "pass --init with one of an emoji-t2i run's checkpoints, e.g. "
                          "--init runs/emoji-t2i/checkpoints/epoch_0150.")
     out, t0 = _can_write(args.out or f"runs/{args.preset}"), time.time()
-    model, hist = train_t2i(cfg, out, resume=args.resume, progress=not args.quiet)
+    model, hist = train_t2i(cfg, out, resume=args.resume, progress=not args.quiet, fresh_optimizer=args.fresh_optimizer)
     print(f"done in {time.time() - t0:.0f} s: {len(hist['train_loss'])} epochs, "
           f"final train loss {hist['train_loss'][-1]:.4f}; run in {out}")
 
@@ -79,7 +79,7 @@ def _train_judge(args):
     over = _given(args, ("epochs", "batch_size", "lr", "seed"))
     recipe = JudgeRecipe(dataclasses.replace(JUDGE_PRESETS[args.preset], **over))
     out, t0 = _can_write(args.out or f"runs/{args.preset}"), time.time()
-    model, hist = fit(recipe, out, resume=args.resume, progress=not args.quiet)
+    model, hist = fit(recipe, out, resume=args.resume, progress=not args.quiet, fresh_optimizer=args.fresh_optimizer)
     print(f"done in {time.time() - t0:.0f} s: {len(hist['train_loss'])} epochs, top-1 on the held-out style "
           f"{1 - hist['test_loss'][-1]:.1%}; run in {out}")
 
@@ -346,11 +346,14 @@ def _train_parser(sub):
                        description="Train a preset into --out; --resume continues from its newest checkpoint.")
     r.add_argument("--preset", required=True,
                    help="one of: single-step, pure-noise, time-ddpm, class-ddpm, time-fm, class-fm, emoji-t2i, "
-                        "emoji-t2i-sr (its x2 upsampler), emoji-t2i-compounds, emoji-t2i-collisions (fine-tunes: "
+                        "emoji-t2i-large (a wider stage I), emoji-t2i-sr (its x2 upsampler), "
+                        "emoji-t2i-compounds, emoji-t2i-collisions (fine-tunes: "
                         "need --init), emoji-judge, emoji-judge-all (concept judges)")
     r.add_argument("--dataset", choices=["mnist", "fashion"])
     r.add_argument("--epochs", type=int); r.add_argument("--out", help="run folder (default runs/<dataset>-<preset>)")
     r.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    r.add_argument("--fresh-optimizer", action="store_true",
+                   help="with --resume: go on from a weights-only checkpoint with new optimiser moments")
     r.add_argument("--num-hiddens", type=int); r.add_argument("--batch-size", type=int)
     r.add_argument("--lr", type=float); r.add_argument("--seed", type=int)
     r.add_argument("--n-train", type=int, help="use only the first N training images")

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['RUN_FIELDS', 'Callback', 'Learner', 'ema_avg_fn', 'epoch_batches', 'Batches', 'save_checkpoint', 'latest_checkpoint',
-           'restore', 'start_from', 'config_dict', 'check_resume', 'AccelerateCB', 'ChannelsLastCB', 'EMACB',
-           'LRScheduleCB', 'Recorder', 'divergence_error', 'DivergenceCB', 'ProgressCB', 'SampleGridCB', 'CheckpointCB',
-           'Recipe', 'new_accelerator', 'standard_callbacks', 'make_learner', 'fit']
+           'restore', 'slim_checkpoint', 'start_from', 'config_dict', 'check_resume', 'AccelerateCB', 'ChannelsLastCB',
+           'EMACB', 'LRScheduleCB', 'Recorder', 'divergence_error', 'DivergenceCB', 'ProgressCB', 'SampleGridCB',
+           'CheckpointCB', 'Recipe', 'new_accelerator', 'standard_callbacks', 'make_learner', 'fit']
 
 # %% ../nbs/06_learner.ipynb #31cd7d72
 import json
@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState
+from safetensors.torch import load_file, save_file
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
@@ -131,18 +132,35 @@ def latest_checkpoint(out) -> Path|None:
     return cks[-1] if cks else None
 
 # %% ../nbs/06_learner.ipynb #ff6ab064
-def restore(learn:Learner, ck):
+def restore(learn:Learner, ck, fresh_optimizer:bool=False):
     "Load weights, optimiser, EMA copy and history of checkpoint folder `ck` into `learn`; it goes on after that epoch."
-    cls = type(learn.net)
-    learn.net.load_state_dict(cls.from_pretrained(Path(ck) / "model").state_dict())
-    state = torch.load(Path(ck) / "state.pt", weights_only=False, map_location="cpu")  # the optimiser moves it
-    if state.get("optimizer") is None:
+    ck, cls = Path(ck), type(learn.net)
+    state = torch.load(ck / "state.pt", weights_only=False, map_location="cpu")  # the optimiser moves it
+    if state.get("optimizer") is None and not fresh_optimizer:
         raise ValueError(f"{ck} is a weights-only checkpoint (its optimiser state was not kept), "
-                         f"so it cannot be resumed exactly: start a new run from its weights with init= (--init {ck}).")
-    learn.opt.load_state_dict(state["optimizer"]); learn.history, learn.start = state["history"], state["epoch"]
-    if learn.ema is not None:
-        learn.ema.module.load_state_dict(cls.from_pretrained(Path(ck) / "ema").state_dict())
+                         "so it cannot be resumed exactly: add fresh_optimizer=True (--fresh-optimizer) "
+                         "to go on from its weights with new optimiser moments, "
+                         f"or start a new run from them with init= (--init {ck}).")
+    net = ck / "model" if (ck / "model").is_dir() else ck / "ema"
+    learn.net.load_state_dict(cls.from_pretrained(net).state_dict())      # float16 weights are cast to the net's
+    learn.history, learn.start = state["history"], state["epoch"]
+    if state.get("optimizer") is not None and not fresh_optimizer: learn.opt.load_state_dict(state["optimizer"])
+    if learn.ema is not None and (ck / "ema").is_dir():         # without ema/, the EMA copies the net at the first step
+        learn.ema.module.load_state_dict(cls.from_pretrained(ck / "ema").state_dict())
         learn.ema.n_averaged.fill_(state["ema_n_averaged"].item())
+
+def slim_checkpoint(ck, dest, dtype=torch.float16) -> Path:
+    "Write `dest`, a weights-only copy of checkpoint `ck`: its network (or EMA) in `dtype`, epoch and history."
+    ck = Path(ck)
+    state = torch.load(ck / "state.pt", weights_only=False, map_location="cpu")
+    src = ck / "model" if (ck / "model").is_dir() else ck / "ema"
+    with atomic_path(dest, folder=True) as tmp:
+        shutil.copytree(src, tmp / "model")
+        weights = tmp / "model" / "diffusion_pytorch_model.safetensors"
+        save_file({k: v.to(dtype) for k, v in load_file(weights).items()}, weights)
+        torch.save({"epoch": state["epoch"], "optimizer": None, "history": state["history"],
+                    "ema_n_averaged": None}, tmp / "state.pt")
+    return Path(dest)
 
 def start_from(learn:Learner, weights:dict):
     "Start a new run from `weights`: {'model': state dict, optionally 'ema' and its 'n_averaged' updates}."
@@ -359,7 +377,7 @@ def make_learner(recipe:Recipe, acc:Accelerator, callbacks=()) -> Learner:
 
 # %% ../nbs/06_learner.ipynb #331da171
 def fit(recipe:Recipe, out=None, resume:bool=False, progress:bool=True, callbacks=(),
-        stop_after_epochs:int|None=None) -> tuple:
+        stop_after_epochs:int|None=None, fresh_optimizer:bool=False) -> tuple:
     "Train `recipe`; with `out` a run folder (config, checkpoints, samples, history, final model). (model, history)."
     cfg = recipe.cfg
     if resume and out is None: raise ValueError("resume=True needs out=, the folder of the run to continue.")
@@ -371,7 +389,8 @@ def fit(recipe:Recipe, out=None, resume:bool=False, progress:bool=True, callback
     if weights is not None:
         start_from(learn, weights); acc.print(f"Starting from the weights of {cfg.init}")
     if ck is not None:
-        restore(learn, ck); acc.print(f"Resuming {out} from {ck.name} (epoch {learn.start}/{cfg.epochs})")
+        restore(learn, ck, fresh_optimizer)
+        acc.print(f"Resuming {out} from {ck.name} (epoch {learn.start}/{cfg.epochs})")
     if stop_after_epochs is not None: learn.until = min(cfg.epochs, learn.start + stop_after_epochs)
     learn.fit()
     return learn.eval_model.eval(), learn.history

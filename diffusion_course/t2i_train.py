@@ -60,7 +60,10 @@ class T2IConfig:
 
 T2I_PRESETS = {"emoji-t2i": T2IConfig(),   # 150 epochs from random weights
                "emoji-t2i-compounds": T2IConfig(captions="compounds", epochs=16, lr=1e-4, warmup_steps=100),
-               "emoji-t2i-collisions": T2IConfig(captions="collisions", epochs=40, lr=2e-4, warmup_steps=100)}
+               "emoji-t2i-collisions": T2IConfig(captions="collisions", epochs=40, lr=2e-4, warmup_steps=100),
+               # the stronger stage I: 3.6x the parameters, the compound captions from the start, bf16 autocast
+               "emoji-t2i-large": T2IConfig(channels=(64, 128, 256), captions="compounds", epochs=120,
+                                            mixed_precision="bf16")}
 
 SAMPLE_PROMPTS = ["a rocket ship", "a snowman", "a photo of a dog", "a campfire", "a skull", "a waterfall",
                   "an oil painting of a snowy mountain village", "an old man", "a red apple", "a cat",
@@ -249,10 +252,11 @@ class T2IRecipe(Recipe):
     def samples(self, model) -> tuple: return sample_prompts(model.eval(), self.table, self.cfg), 8
     def finish(self, model, folder): write_model(model, folder, self.table)
 
-def train_t2i(cfg:T2IConfig, out, resume:bool=False, progress:bool=True, stop_after_epochs:int|None=None):
+def train_t2i(cfg:T2IConfig, out, resume:bool=False, progress:bool=True, stop_after_epochs:int|None=None,
+              fresh_optimizer:bool=False):
     "Train `cfg` into the folder `out` (config, history, samples per epoch, checkpoints, final EMA model)."
     recipe = (SRRecipe if isinstance(cfg, SRConfig) else T2IRecipe)(cfg, cache=out)
-    return fit(recipe, out, resume, progress, stop_after_epochs=stop_after_epochs)
+    return fit(recipe, out, resume, progress, stop_after_epochs=stop_after_epochs, fresh_optimizer=fresh_optimizer)
 
 # %% ../nbs/27_train_t2i.ipynb #7e2305d6
 @torch.no_grad()

@@ -233,6 +233,6 @@ def initial_network(cfg:TrainConfig):
     return src
 
 # %% ../nbs/22_trainer.ipynb #c783d705
-def train(cfg:TrainConfig, out=None, resume=False, progress=True, callbacks=()):
+def train(cfg:TrainConfig, out=None, resume=False, progress=True, callbacks=(), fresh_optimizer:bool=False):
     "Train `cfg`; with `out` write per-epoch checkpoints, samples and history there. Returns (model, history)."
-    return fit(UNetRecipe(cfg), out, resume, progress, callbacks)
+    return fit(UNetRecipe(cfg), out, resume, progress, callbacks, fresh_optimizer=fresh_optimizer)

@@ -113,6 +113,24 @@ def test_cli_train_and_resume(tmp_path):
     assert latest_checkpoint(tmp_path / "run").name == "epoch_0002"
 
 
+def test_cli_resume_from_a_weights_only_checkpoint(tmp_path):
+    "A run in progress commits one float16, weights-only checkpoint; a later session goes on from it."
+    from diffusion_course.learner import slim_checkpoint
+    run, kept = tmp_path / "run", tmp_path / "kept"
+    base = ["train", "--preset", "time-fm", "--out", str(run), "--n-train", "128", "--n-test", "32",
+            "--num-hiddens", "8", "--batch-size", "32", "--quiet"]
+    assert _cli(*base, "--epochs", "1").returncode == 0
+    slim_checkpoint(latest_checkpoint(run), kept)
+    for ck in (run / "checkpoints").iterdir(): ck.rename(tmp_path / ck.name)      # as a fresh clone has it
+    kept.rename(run / "checkpoints" / "epoch_0001")
+    r = _cli(*base, "--epochs", "2", "--resume")                # refused, saying how to go on
+    assert r.returncode == 2 and "--fresh-optimizer" in r.stderr and "Traceback" not in r.stderr
+    r = _cli(*base, "--epochs", "2", "--resume", "--fresh-optimizer")
+    assert r.returncode == 0, r.stderr
+    hist = json.loads((run / "history.json").read_text())
+    assert len(hist["test_loss"]) == 2 and latest_checkpoint(run).name == "epoch_0002"
+
+
 @pytest.mark.parametrize("args,msg", [(["train", "--preset", "nope"], "choose one of"),
                                       (["train", "--preset", "class-ddpm", "--epochs", "0"], "epochs=0: expected")])
 def test_cli_bad_input_is_one_readable_line(args, msg):
