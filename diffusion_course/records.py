@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 from torchvision.io import read_image
 
 # %% ../nbs/22a_records.ipynb #6757f990
+from .imageio import MIN_SIDE
 from .widgets import FrameExplorer
 
 # %% ../nbs/22a_records.ipynb #7bc85314
@@ -59,10 +60,11 @@ def show_grids(paths, titles, cols:int=1, scale:float=3.5):
     for ax, im, t in zip(axs.flat, ims, titles): ax.imshow(im, interpolation="nearest"); ax.set_title(t)
 
 # %% ../nbs/22a_records.ipynb #6d5415a3
-def epochs_explorer(run, title="", size=256):
-    "A `FrameExplorer` over the per-epoch sample grids of `run` (a `read_run` record)."
+def epochs_explorer(run, title=""):
+    "A `FrameExplorer` over the per-epoch sample grids of `run` (a `read_run` record), each image ≥ `MIN_SIDE` px."
     if not run["samples"]:
         raise ValueError("This run saved no sample grids (samples/epoch_*.png), so there is nothing to scrub.")
+    side = run["config"].get("size") or 28                      # one image of the grid: a text run's size, or MNIST's
     return FrameExplorer([read_image(str(p)).float() / 255 for p in run["samples"].values()],
                          labels=[f"after epoch {e}" for e in run["samples"]], title=title, value_range=(0, 1),
-                         size=size, interval=400)
+                         size=None, interval=400, scale=-(-MIN_SIDE // side))

@@ -44,9 +44,11 @@ def to_uint8(img,                 # one image: a tensor ([C,] H, W), a numpy arr
     return a[..., :3]
 
 # %% ../nbs/05_widgets.ipynb #b1680ce2
+def _squeeze(a: np.ndarray) -> np.ndarray: return a[..., 0] if a.shape[-1] == 1 else a   # (H, W) for grey
+
 def _resize(a: np.ndarray, size: int) -> Image.Image:
     "`a` (H, W, C) as a PIL image, longer side at most `size`, enlarged by an integer factor (nearest-neighbour)."
-    img = Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a)
+    img = Image.fromarray(_squeeze(a))
     k = size // max(img.size)
     if k >= 1: return img.resize((img.width * k, img.height * k), Image.NEAREST)
     img.thumbnail((size, size), Image.LANCZOS)
@@ -54,12 +56,13 @@ def _resize(a: np.ndarray, size: int) -> Image.Image:
 
 # %% ../nbs/05_widgets.ipynb #2204afd9
 def frame_png(panels,         # the images of one frame, shown left to right
-              size:int=112,   # longest side of each panel in pixels (at most 256)
+              size:int|None=112,   # longest side of each panel in pixels (at most 256); None: as they are
               value_range=(-1, 1), # float values shown as black and white
               gap:int=4,      # white pixels between panels
              ) -> bytes:      # a PNG file
     "One frame as PNG bytes: every panel resized to `size` (crisp for small digits), side by side."
-    imgs = [_resize(to_uint8(p, value_range), min(size, 256)) for p in panels]
+    arrays = [to_uint8(p, value_range) for p in panels]
+    imgs = [_resize(a, min(size, 256)) if size else Image.fromarray(_squeeze(a)) for a in arrays]
     mode = "RGB" if any(i.mode == "RGB" for i in imgs) else "L"
     out = Image.new(mode, (sum(i.width for i in imgs) + gap * (len(imgs) - 1), max(i.height for i in imgs)), "white")
     x = 0
@@ -101,10 +104,10 @@ _PLAY_CSS = """<style>
 
 # MIN_SIDE (imageio): an explorer shows every frame enlarged by a whole factor until its shorter side is at least this
 
-def display_width(png:bytes, min_side:int=MIN_SIDE) -> int:
-    "The width in pixels to show a frame (PNG bytes) at: its own, times the least whole factor reaching `min_side`."
+def display_width(png:bytes, min_side:int=MIN_SIDE, scale:int|None=None) -> int:
+    "The width to show a frame (PNG bytes) at: its own times `scale`, or the least whole factor reaching `min_side`."
     w, h = Image.open(io.BytesIO(png)).size
-    return w * max(1, -(-min_side // min(w, h)))
+    return w * (scale or max(1, -(-min_side // min(w, h))))
 
 # %% ../nbs/05_widgets.ipynb #6ab9afdb
 class FrameExplorer(W.VBox):
@@ -115,13 +118,15 @@ class FrameExplorer(W.VBox):
                  size:int=112,             # longest side of each panel in pixels (at most 256)
                  value_range=(-1, 1),      # float values shown as black and white; (0, 1) for samples
                  max_frames:int=40,        # keep at most this many evenly spaced frames
-                 interval:int=150):        # milliseconds per frame when playing
+                 interval:int=150,         # milliseconds per frame when playing
+                 scale:int|None=None):     # show frames at this whole factor (None: until a side reaches MIN_SIDE)
         self.pngs, self.captions = _frames_and_captions(frames, labels, size, value_range, max_frames)
         if title is None and isinstance(frames, dict): title = " | ".join(map(str, frames))
         self.title, last = title or "", len(self.pngs) - 1
         self.play = W.Play(value=0, min=0, max=last, interval=interval, show_repeat=False)
         self.slider = W.IntSlider(value=0, min=0, max=last, readout=False, continuous_update=True)
-        self.stack = W.Stack([W.Image(value=p, format="png", width=str(display_width(p))) for p in self.pngs],
+        widths = [display_width(p, scale=scale) for p in self.pngs]
+        self.stack = W.Stack([W.Image(value=p, format="png", width=str(w)) for p, w in zip(self.pngs, widths)],
                              selected_index=0)
         self.caption_stack = W.Stack([W.HTML(c) for c in self.captions], selected_index=0)
         self.links = [W.jslink((self.play, "value"), (self.slider, "value")),
