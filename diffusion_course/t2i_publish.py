@@ -163,8 +163,17 @@ def publish_judge(run, command:str, name:str="emoji-judge-all", dest=None, data=
                                 "resume it with the same command plus --resume first.")
     judge = ConceptJudge.from_pretrained(run / "model").eval()
     real = real_reference(judge, data or load_emoji(cfg["size"]))
-    K, secs = len(judge.config.concepts), sum(hist["epoch_seconds"])
-    card = f"""# {name}
+    with atomic_path(dest, folder=True) as tmp:
+        for f in ("config.json", "diffusion_pytorch_model.safetensors"): shutil.copy(run / "model" / f, tmp / f)
+        (tmp / "history.json").write_text(json.dumps({k: [round(v, 5) for v in vs] for k, vs in hist.items()}))
+        (tmp / "train_config.json").write_text(json.dumps(cfg, indent=1))
+        (tmp / "README.md").write_text(_judge_card(name, cfg, hist, command, real, len(judge.config.concepts)))
+    return dest
+
+def _judge_card(name, cfg, hist, command, real, K) -> str:
+    "The judge's README: what it is, its recipe and cost, its top-1/5 on the held-out style."
+    secs = sum(hist["epoch_seconds"])
+    return f"""# {name}
 
 A concept judge for the emoji data: a small CNN (`ConceptJudge`, width {cfg['width']}) that names which of {K}
 concepts a {cfg['size']}×{cfg['size']} RGB image shows. Trained on four art sets with augmentation; the fifth,
@@ -179,12 +188,6 @@ it with `diffusion_course.load_judge("{name}")`.
 - On the {real['n']} `{cfg['held_out']}` drawings of its concepts: top-1 {real['top1']:.1%}, top-5 {real['top5']:.1%}
   (chance: {1 / K:.2%} and {5 / K:.2%}).
 """
-    with atomic_path(dest, folder=True) as tmp:
-        for f in ("config.json", "diffusion_pytorch_model.safetensors"): shutil.copy(run / "model" / f, tmp / f)
-        (tmp / "history.json").write_text(json.dumps({k: [round(v, 5) for v in vs] for k, vs in hist.items()}))
-        (tmp / "train_config.json").write_text(json.dumps(cfg, indent=1))
-        (tmp / "README.md").write_text(card)
-    return dest
 
 # %% ../nbs/28b_publish_t2i.ipynb #a8e3a4a7
 def detail_ratio(x:torch.Tensor, real:torch.Tensor, sigma:float=1.0) -> float:
@@ -215,22 +218,27 @@ def upsampler_report(upsampler, stage1, judge, data, style:str=JUDGE_HELD_OUT, s
                 stage1=read(one), cascade=read(F.avg_pool2d(two, 2)), n_prompts=len(ps))
 
 # %% ../nbs/28b_publish_t2i.ipynb #fb0ea573
-def _sr_card(name, stage1, cfg, hist, command, rep, machine, n_params, n_images):
-    status, total = run_status(hist, cfg), cfg["epochs"]
+def _sr_intro(name, stage1, cfg, rep, n_params) -> str:
+    "The upsampler card's first paragraph: what the network is and how to call it."
     att = [cfg["size"] // 2 ** i for i, a in enumerate(cfg["attention"]) if a]
-    r = lambda m: f"top-1 {m[1]:.1%}, top-5 {m[5]:.1%}"
-    psnrs = "; ".join(f"{k} {v:.2f} dB" for k, v in rep["psnr"].items())
-    details = "; ".join(f"{k} {v:.2f}" for k, v in rep["detail"].items())
-    return f"""# {name}
-
-Stage II of a DeepFloyd IF-style cascade, small enough for a laptop CPU: a text-conditioned ×2 upsampler
+    return f"""Stage II of a DeepFloyd IF-style cascade, small enough for a laptop CPU: a text-conditioned ×2 upsampler
 ({cfg['low_size']} -> {cfg['size']} px) for `{stage1}`. A pixel-space `TextUNet` (widths {tuple(cfg['channels'])} at
 {cfg['size']}, {cfg['size'] // 2}, ... px, attention on text tokens at {att} px, {n_params / 1e6:.2f} M parameters)
 given the low-resolution image resized ×2 (bilinear) and noised to an augmentation step s, with s embedded like the
 timestep, as IF stage II is; all-MiniLM-L6-v2 prompt tokens, squared-cosine schedule with T={cfg['T']},
 v-prediction. Use it with `diffusion_course.sample("{stage1}", ["a rocket ship"], seed=0, upsample=True)`, or on any
 32-px images with `upsample_with("{name}", images, prompts)` (guidance {rep['guidance']:g} and s = {rep['aug_level']}
-by default, IF's stage II defaults; not tuned here).
+by default, IF's stage II defaults; not tuned here)."""
+
+def _sr_card(name, stage1, cfg, hist, command, rep, machine, n_params, n_images):
+    "The upsampler's README: the network, its recipe and cost, its losses, reconstruction and cascade fidelity."
+    status, total = run_status(hist, cfg), cfg["epochs"]
+    r = lambda m: f"top-1 {m[1]:.1%}, top-5 {m[5]:.1%}"
+    psnrs = "; ".join(f"{k} {v:.2f} dB" for k, v in rep["psnr"].items())
+    details = "; ".join(f"{k} {v:.2f}" for k, v in rep["detail"].items())
+    return f"""# {name}
+
+{_sr_intro(name, stage1, cfg, rep, n_params)}
 
 - Training: {status}; seed {cfg['seed']}; batch {cfg['batch_size']}; AdamW lr {cfg['lr']} (warm-up
   {cfg['warmup_steps']} steps, cosine to lr/10 over {total} epochs), weight decay {cfg['weight_decay']}; caption dropout
