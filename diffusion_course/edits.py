@@ -136,7 +136,7 @@ def inpaint(den:Denoiser,
             mask,                        # (1 or N, 1, H, W) or (H, W): 1 = regenerate, 0 = keep
             prompt="", guidance:float|None=None, seed:int=0, timesteps=None, sampler="ddpm",
             callback=None,               # callback(i, t_prev, x, known) after each step, e.g. to check or plot
-            upsample=None,               # stage II (True: '<name>-sr'): RePaint in both; image, mask may be stage II's size
+            upsample=None,               # stage II (True: '<name>-sr'): RePaint in both; image, mask may be 2× as big
             resample:int=1):             # RePaint's resampling: every step done this many times (1: once)
     "RePaint-style inpainting: sample from noise, re-imposing the noised `image` outside `mask` after every step."
     den = require_diffusion(den, "inpaint")
