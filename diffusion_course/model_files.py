@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save_file
 # %% ../nbs/04c_model_files.ipynb #668f9210
 from .checks import check_guidance, check_interval, check_variance, interval_json
 from .files import atomic_path, atomic_write_text
-from .unet import folder_fix_hint
+from .unet import folder_fix_hint, short_reason
 
 # %% ../nbs/04c_model_files.ipynb #3e73a9ff
 class PromptEmbeddings:
@@ -67,7 +67,7 @@ def load_prompt_embeds(path) -> dict:
         d = torch.load(path, map_location="cpu", weights_only=True)
         return {k: v.squeeze(0) if v.ndim == 3 else v for k, v in d.items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError, SafetensorError) as e:
-        raise ValueError(f"Cannot read the prompt table {path} ({type(e).__name__}: {str(e).strip()[:120]}): "
+        raise ValueError(f"Cannot read the prompt table {path} ({type(e).__name__}: {short_reason(e, path)}): "
                          f"it is incomplete or damaged. {folder_fix_hint(path.parent)}") from None
 
 # %% ../nbs/04c_model_files.ipynb #0cdecf6c

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['MODEL_FILES', 'Conv', 'DownConv', 'UpConv', 'Flatten', 'Unflatten', 'ConvBlock', 'DownBlock', 'UpBlock', 'FCBlock',
-           'CourseUNet', 'block_shapes', 'draw_unet', 'folder_fix_hint', 'load_model_folder']
+           'CourseUNet', 'block_shapes', 'draw_unet', 'folder_fix_hint', 'short_reason', 'load_model_folder']
 
 # %% ../nbs/20_unet.ipynb #58eab565
 import importlib.resources
@@ -204,6 +204,12 @@ def folder_fix_hint(folder:Path) -> str:
     return ("Copy the folder again from where it came from, or train the model again "
             "(`diffusion-course train --preset ...`; `--resume` continues an interrupted run).")
 
+def short_reason(e:Exception, path:Path, limit:int=160) -> str:
+    "The first line of a library's error `e` about `path`, with the path (which our message names) as its file name."
+    name, line = Path(path).name, (str(e).strip().splitlines() or [""])[0]
+    for p in sorted({str(path), str(Path(path).resolve())}, key=len, reverse=True): line = line.replace(p, name)
+    return line if len(line) <= limit else line[:limit - 1] + "…"
+
 def load_model_folder(cls,        # a diffusers model class, e.g. `CourseUNet`
                       folder,     # a folder written by `cls.save_pretrained`
                       **kwargs):  # passed on to diffusers' `from_pretrained`
@@ -228,7 +234,7 @@ def load_model_folder(cls,        # a diffusers model class, e.g. `CourseUNet`
         with safe_open(str(weights), "pt") as f: stored = set(f.keys())
     except (OSError, ValueError, RuntimeError, KeyError, SafetensorError) as e:
         raise ValueError(f"Cannot load {weights}: it is incomplete, damaged or does not fit {config.name} "
-                         f"({type(e).__name__}: {str(e).strip().splitlines()[0][:120]}). {fix}") from None
+                         f"({type(e).__name__}: {short_reason(e, weights)}). {fix}") from None
     wanted = set((model[0] if isinstance(model, tuple) else model).state_dict())
     if stored != wanted:                                              # diffusers would fill missing weights with noise
         raise ValueError(f"{weights} does not fit {config.name}: missing {sorted(wanted - stored)[:3]}, "
