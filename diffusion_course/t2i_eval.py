@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['EVAL_CONCEPTS', 'PARAPHRASES', 'JUDGE_HELD_OUT', 'JUDGE_PRESETS', 'name_prompts', 'check_paraphrases', 'ConceptJudge',
            'augment', 'judge_split', 'one_cycle_lr', 'JudgeConfig', 'JudgeRecipe', 'all_concepts', 'train_judge',
-           'classify', 'topk', 'reads_as', 'prompt_fidelity', 'fidelity_curve', 'best_guidance', 'load_judge',
-           'mean_pairwise_distance', 'real_reference', 'diversity', 'style_diversity']
+           'classify', 'topk', 'reads_as', 'real_reference', 'prompt_fidelity', 'fidelity_curve', 'best_guidance',
+           'load_judge', 'mean_pairwise_distance', 'diversity', 'style_diversity']
 
 # %% ../nbs/28_t2i_eval.ipynb #5f4570a0
 import math
@@ -204,6 +204,14 @@ def reads_as(judge, x:torch.Tensor, concept:str, k:int=5) -> torch.Tensor:
                          "(e.g. 'a campfire' -> 'fire').")
     return (classify(judge, x.clamp(-1, 1)).topk(k, 1).indices == concepts.index(concept)).any(1)
 
+# %% ../nbs/28_t2i_eval.ipynb #ae771c16
+def real_reference(judge, data) -> dict:
+    "The judge's top-1/top-5 on the real images of its held-out style."
+    _, (x, y) = judge_split(data, list(judge.config.concepts), judge.config.held_out)
+    if not len(y): return dict(top1=float("nan"), top5=float("nan"), n=0)
+    logits = classify(judge, x)
+    return dict(top1=topk(logits, y, 1), top5=topk(logits, y, 5), n=len(y))
+
 # %% ../nbs/28_t2i_eval.ipynb #0ca10c47
 @torch.no_grad()
 def prompt_fidelity(model, judge, prompts:dict, n:int=2, guidance=None, steps=None, sampler=None, seed:int=0,
@@ -250,13 +258,6 @@ def mean_pairwise_distance(judge, groups:list) -> float:
     return sum(ds) / len(ds) if ds else float("nan")
 
 # %% ../nbs/28_t2i_eval.ipynb #4201dd38
-def real_reference(judge, data) -> dict:
-    "The judge's top-1/top-5 on the real images of its held-out style."
-    _, (x, y) = judge_split(data, list(judge.config.concepts), judge.config.held_out)
-    if not len(y): return dict(top1=float("nan"), top5=float("nan"), n=0)
-    logits = classify(judge, x)
-    return dict(top1=topk(logits, y, 1), top5=topk(logits, y, 5), n=len(y))
-
 def diversity(model, judge, data, concepts, seeds:int=4) -> dict:
     "Mean pairwise judge-feature distance: `seeds` samples of 'a <concept>' vs the real drawings of the concept."
     concepts = [c for c in concepts if data.names.count(c) >= 2]                     # a distance needs two drawings
