@@ -32,7 +32,7 @@ def check_seed(seed) -> int:
 
 def generators(seed:int, n:int) -> list:
     "One CPU `torch.Generator` per image: image `i` draws from `seed + i`, independently of the rest of the batch."
-    seed = check_seed(seed)
+    seed, n = check_seed(seed), check_count("n", n)
     return [torch.Generator().manual_seed(seed + i) for i in range(n)]
 
 def randn(shape, generator=None, device="cpu") -> torch.Tensor:
