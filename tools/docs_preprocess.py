@@ -10,7 +10,8 @@ notebooks to `_proc/` (gitignored). Where Quarto exists, `cd _proc && quarto ren
 
 It fails when a notebook's doc-time execution raises, and when it changed a tracked file (a generated file, e.g.
 nbs/nbdev.yml after a settings.ini edit, was not committed). Before processing it patches execnb
-0.1.x, whose `nb2dict` crashes on saved `jslink` widget state (the state has a key named `source`).
+0.1.x, whose `nb2dict` crashes on saved `jslink` widget state (the state has a key named `source`). A cell that mixes
+an import with other code fails it too: doc time would run that whole cell.
 """
 import hashlib
 import os
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +55,9 @@ def main():
     os.environ.setdefault("MPLBACKEND", "Agg")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     patch_execnb()
+    # A cell holding an import and other code runs whole at doc time (nbdev only warns): a `#| slow` cell that also
+    # imported something once ran the whole tour (32 s) on every docs build. Refused: imports stay in their own cells.
+    warnings.filterwarnings("error", message="Found cells containing imports and other code")
 
     import nbdev.doclinks
     import nbdev.serve
