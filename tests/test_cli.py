@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 import torch
 
+import forked   # tests/forked.py: commands in processes of their own, started warm
+
 COMMANDS = ["tour", "sample", "train", "eval", "bench"]
 
 
 def _cli(*args, cwd=None):
     env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", MPLBACKEND="Agg")
-    return subprocess.run([sys.executable, "-m", "diffusion_course", *map(str, args)], capture_output=True, text=True,
-                          env=env, cwd=cwd)
+    return forked.run(["-m", "diffusion_course", *args], env=env, cwd=cwd)   # a process of its own, started warm
 
 
 def _sample(model, out, *args):

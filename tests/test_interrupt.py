@@ -3,8 +3,6 @@ import errno
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from diffusion_course.trainer import get_preset, train
 from diffusion_course.unet import CourseUNet
 
 from cases_training import NanLossAt   # the same NaN injector the bad-input cases use
+import forked   # tests/forked.py: commands in processes of their own, started warm
 
 TINY = dict(n_train=512, n_test=64, num_hiddens=8, batch_size=64, n_samples_per_class=1, sample_steps=2, T=20)
 EXACT = ("step_loss", "train_loss", "test_loss", "lr")       # everything in history.json but the wall-clock seconds
@@ -77,8 +76,7 @@ def _env():
 
 def _train(out, resume=False, delay=0.0, which="class-ddpm"):
     "Run SCRIPT to the end; returns the finished process."
-    r = subprocess.run([sys.executable, "-c", SCRIPT, str(out), "resume" if resume else "new", str(delay), which],
-                       capture_output=True, text=True, env=_env(), timeout=600)
+    r = forked.run(["-c", SCRIPT, out, "resume" if resume else "new", delay, which], env=_env(), timeout=600)
     assert r.returncode == 0, r.stderr
     return r
 
@@ -86,7 +84,7 @@ def _train(out, resume=False, delay=0.0, which="class-ddpm"):
 def _wait_for(pred, proc, timeout=300):
     t0 = time.time()
     while not pred():
-        err = proc.stderr.read() if proc.poll() is not None and proc.stderr else ""
+        err = proc.output()[1] if proc.poll() is not None else ""
         assert proc.poll() is None, f"the run ended early (exit {proc.returncode}): {err}"
         assert time.time() - t0 < timeout, "timed out waiting for the first checkpoint"
         time.sleep(0.01)
@@ -114,8 +112,7 @@ def test_sigkill_mid_epoch_then_resume_is_exact(tmp_path, which):
     if which == "reflow": _reflow_inputs(tmp_path)
     _train(straight, which=which)
     delay = 0.15                                                         # 5 to 8 steps per epoch: about 1 s each
-    p = subprocess.Popen([sys.executable, "-c", SCRIPT, str(killed), "new", str(delay), which], env=_env(),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    p = forked.start(["-c", SCRIPT, killed, "new", delay, which], env=_env())
     try:
         _wait_for(lambda: latest_checkpoint(killed) is not None, p)     # epoch 1 is saved ...
         time.sleep(3 * delay)                                            # ... and epoch 2 is a few steps in
@@ -136,21 +133,22 @@ def test_sigkill_mid_epoch_then_resume_is_exact(tmp_path, which):
 
 def test_ctrl_c_is_one_line_and_resumable(tmp_path):
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "diffusion_course", "train", "--preset", "single-step",     # cheap per-epoch grids
+    cmd = ["-m", "diffusion_course", "train", "--preset", "single-step",     # cheap per-epoch grids
            "--epochs", "3", "--n-train", "512", "--n-test", "64", "--num-hiddens", "8", "--batch-size", "64", "--quiet",
            "--out", str(out)]
-    p = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = forked.start(cmd, env=_env())
     try:
         _wait_for(lambda: latest_checkpoint(out) is not None, p)
         p.send_signal(signal.SIGINT)
-        _, err = p.communicate(timeout=120)
+        p.wait(timeout=120)
+        err = p.output()[1]
     finally:
         if p.poll() is None: p.kill()
     if p.returncode == 0: pytest.skip("the run finished before Ctrl-C arrived")
     assert p.returncode == 130, err
     expected = "diffusion-course train: error: interrupted (finished epochs are saved: add --resume to continue)"
     assert err.strip() == expected, err
-    r = subprocess.run(cmd + ["--resume"], env=_env(), capture_output=True, text=True, timeout=600)
+    r = forked.run(cmd + ["--resume"], env=_env(), timeout=600)
     assert r.returncode == 0, r.stderr
     assert latest_checkpoint(out).name == "epoch_0003" and (out / "model" / "config.json").exists()
 

@@ -1,8 +1,8 @@
 "`nbs/runs/stage1_gpu.py` at tiny size on the CPU: pack, train (calibrate, then the time budget), copy back, unpack."
 import os
-import subprocess
-import sys
 from pathlib import Path
+
+import forked   # tests/forked.py: commands in processes of their own, started warm
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "nbs" / "runs" / "stage1_gpu.py"
@@ -10,8 +10,7 @@ SCRIPT = ROOT / "nbs" / "runs" / "stage1_gpu.py"
 
 def test_pack_train_unpack_gives_a_loadable_model(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", MPLBACKEND="Agg")
-    run = lambda *a: subprocess.run([sys.executable, str(SCRIPT), *map(str, a)], capture_output=True, text=True,
-                                    cwd=ROOT, env=env)
+    run = lambda *a: forked.run([SCRIPT, *a], cwd=ROOT, env=env)
     carry, out, back = tmp_path / "carry", tmp_path / "out", tmp_path / "run"
     r = run("pack", carry, "--limit", 8, "--no-wheels")
     assert r.returncode == 0 and "the pruned float16 encoder differs" in r.stdout, r.stderr[-2000:]

@@ -2,8 +2,6 @@
 function, the CLI."""
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,6 +16,8 @@ from diffusion_course.sampling import iterative_denoise, one_step_denoise, sampl
 from diffusion_course.t2i_train import T2IConfig, draw_captions, finish_t2i, lr_at
 from diffusion_course.textunet import TextUNet
 from diffusion_course.views import Flip, Identity, visual_anagram
+
+import forked   # tests/forked.py: commands in processes of their own, started warm
 
 torch.set_num_threads(1)
 
@@ -133,9 +133,8 @@ def test_cli_samples_free_text_from_a_model_folder(tiny, tmp_path):
     folder = finish_t2i(tiny.unet, tmp_path / "run", tiny.prompts.embeds)
     env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
     out = tmp_path / "s.png"
-    r = subprocess.run([sys.executable, "-m", "diffusion_course", "sample", "--model", str(folder),
-                        "--prompt", "a rocket", "--steps", "3", "--out", str(out)],
-                       capture_output=True, text=True, env=env)
+    r = forked.run(["-m", "diffusion_course", "sample", "--model", folder, "--prompt", "a rocket", "--steps", 3,
+                    "--out", out], env=env)
     assert r.returncode == 0, r.stderr
     assert out.exists() and "1 images" in r.stdout
 
@@ -143,8 +142,7 @@ def test_cli_samples_free_text_from_a_model_folder(tiny, tmp_path):
 def test_cli_eval_scores_prompt_fidelity_of_a_text_model(tiny, tmp_path):
     folder = finish_t2i(tiny.unet, tmp_path / "run", tiny.prompts.embeds)
     env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
-    r = subprocess.run([sys.executable, "-m", "diffusion_course", "eval", "--model", str(folder), "--steps", "2",
-                        "--n-per-class", "5"], capture_output=True, text=True, env=env)
+    r = forked.run(["-m", "diffusion_course", "eval", "--model", folder, "--steps", 2, "--n-per-class", 5], env=env)
     assert r.returncode == 0, r.stderr
     assert "143 prompts by name: top-1" in r.stdout and "64 paraphrases: top-1" in r.stdout
     assert "guidance 7.0" in r.stdout

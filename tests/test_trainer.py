@@ -13,6 +13,8 @@ from diffusion_course.learner import latest_checkpoint
 from diffusion_course.trainer import get_preset, train
 from diffusion_course.unet import CourseUNet
 
+import forked   # tests/forked.py: commands in processes of their own, started warm
+
 TINY = dict(n_train=256, n_test=64, num_hiddens=8, batch_size=32, n_samples_per_class=1, sample_steps=2, T=20)
 
 
@@ -96,8 +98,7 @@ def test_resume_a_run_saved_before_a_field_existed(tmp_path):
 
 def _cli(*args, cwd=None):
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.run([sys.executable, "-m", "diffusion_course", *args], capture_output=True, text=True, env=env,
-                          cwd=cwd)
+    return forked.run(["-m", "diffusion_course", *args], env=env, cwd=cwd)
 
 
 def test_cli_train_and_resume(tmp_path):
