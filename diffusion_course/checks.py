@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['MAX_GUIDANCE', 'MAX_IMAGES', 'MAX_SIDE', 'VARIANCES', 'MAX_NOISY', 'check_number', 'check_guidance', 'check_interval',
            'interval_json', 'check_variance', 'check_steps', 'check_timestep', 'check_timesteps', 'check_count',
-           'check_ema_decay', 'Field', 'check_fields', 'check_images', 'check_mask', 'check_noisy', 'check_device']
+           'check_per_class', 'check_batch_size', 'check_ema_decay', 'Field', 'check_fields', 'check_images',
+           'check_mask', 'check_noisy', 'check_device']
 
 # %% ../nbs/04_checks.ipynb #37fffcc9
 import dataclasses
@@ -99,6 +100,16 @@ def check_count(name:str, n, limit:int=MAX_IMAGES) -> int:
     "How many images to make: an int in [1, `limit`], refused before any memory is spent."
     return check_number(name, n, 1, limit, integer=True,
                         hint=f"One call makes at most {limit} images; loop over calls (with different seeds) for more.")
+
+def check_per_class(n_per_class, classes:int) -> int:
+    "Images per class for `classes` classes: an int in [1, MAX_IMAGES // classes], refused before anything is sampled."
+    return check_number("n_per_class", n_per_class, 1, MAX_IMAGES // classes, integer=True,
+                        hint=f"{classes} classes x n_per_class images must stay within {MAX_IMAGES} per call.")
+
+def check_batch_size(batch_size) -> int:
+    "Images per forward pass: an int >= 1."
+    return check_number("batch_size", batch_size, 1, None, integer=True,
+                        hint="Any whole number >= 1; smaller batches need less memory and give the same result.")
 
 def check_ema_decay(decay) -> float:
     "An EMA decay in [0, 1): 0 = no EMA copy; 1 would never move the copy from its random start."

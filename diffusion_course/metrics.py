@@ -23,6 +23,7 @@ import torch
 from diffusers import DPMSolverMultistepScheduler, UniPCMultistepScheduler
 from .data import CLASS_NAMES, load_tensors, to_signed
 from .denoisers import as_denoiser
+from .checks import check_batch_size, check_number, check_per_class
 from .release import load_classifier, model_dataset
 from .sampling import generators, guided_estimate, require_diffusion, resolve_settings, sample, start_noise
 
@@ -30,7 +31,7 @@ from .sampling import generators, guided_estimate, require_diffusion, resolve_se
 @torch.no_grad()
 def classifier_features(classifier, x, batch_size:int=1000) -> torch.Tensor:
     "Penultimate-layer features (N, F) of `classifier` for images `x` in [-1, 1] (every layer but the last)."
-    body = classifier.net[:-1]                                         # the classifier's head is its last layer
+    body, batch_size = classifier.net[:-1], check_batch_size(batch_size)   # the classifier's head is its last layer
     classifier.eval()
     return torch.cat([body(x[i:i + batch_size]).double() for i in range(0, len(x), batch_size)])
 
@@ -69,7 +70,7 @@ SPLITS = ("random", "halves")   # the test split's halves after a shuffle (seed 
 
 def real_sets(dataset:str, n_per_class:int, split:str="random"):
     "(reference images, comparison images, comparison labels) from the test split, in [-1, 1]."
-    x, y = load_tensors(dataset, train=False)
+    n_per_class, (x, y) = check_number("n_per_class", n_per_class, 1, integer=True), load_tensors(dataset, train=False)
     if split not in SPLITS: raise ValueError(f"split={split!r}: choose one of {', '.join(map(repr, SPLITS))}.")
     if split == "random":
         order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
@@ -114,10 +115,10 @@ def sample_with_scheduler(model, scheduler, prompts, steps:int, guidance=None, s
     "Images in [0, 1] from `prompts` with a diffusers `scheduler` over `model`'s guided ε (image i: noise of seed + i)."
     den = require_diffusion(as_denoiser(model), "sample_with_scheduler")
     s, n = resolve_settings(den, guidance, steps=steps, guidance_interval=guidance_interval), len(prompts)
-    cond, uncond = den.condition(list(prompts), n), den.condition("", n)
+    gens, cond, uncond = generators(seed, n), den.condition(list(prompts), n), den.condition("", n)
     estimate = guided_estimate(den, cond, uncond, s.guidance, s.interval)
     scheduler.set_timesteps(s.steps)
-    x = start_noise(den, generators(seed, n)) * scheduler.init_noise_sigma           # 1. x_T
+    x = start_noise(den, gens) * scheduler.init_noise_sigma                          # 1. x_T
     for t in scheduler.timesteps:
         eps = estimate(scheduler.scale_model_input(x, t), int(t)).eps   # 2. guided ε
         x = scheduler.step(eps, t, x).prev_sample                      # 3. the scheduler's update
@@ -136,6 +137,7 @@ def evaluate_class_model(model, n_per_class:int=100, guidance=None, sampler=None
         raise ValueError(f"sampler={sampler!r}, variance={variance!r}: "
                          "a diffusers scheduler is the sampler and has its own noise (its variance_type); "
                          "pass scheduler= or sampler=/variance=, not both.")
+    n_per_class = check_per_class(n_per_class, len(den.class_names))
     dataset, labels = model_dataset(den), torch.arange(len(den.class_names)).repeat_interleave(n_per_class)
     t0 = time.perf_counter()
     with count_calls(den) as calls:
@@ -214,6 +216,8 @@ def sampler_settings(model, steps=(1, 2, 4, 8), name:str|None=None, samplers=Non
     "`steps_table` settings: each sampler of `model` at each of `steps`, and its first sampler at the model's default."
     den = as_denoiser(model)
     name = name or den.name
+    steps = steps if isinstance(steps, (list, tuple, range)) else [steps]              # one count, or several
+    steps = [check_number("steps", k, 1, integer=True) for k in steps]
     if den.prediction == "velocity": families = {"Euler": "euler", "Heun": "heun"}
     else: families = {"DDPM strided": "ddpm", "DDIM": "ddim",
                       "DPM-Solver++ 2M": scheduler_for(den, DPMSolverMultistepScheduler),

@@ -23,7 +23,7 @@ from diffusers.models.modeling_utils import ModelMixin
 from .imageio import save_grid
 
 # %% ../nbs/26_release.ipynb #8297adbd
-from .checks import MAX_IMAGES, Field, check_fields, check_number
+from .checks import Field, check_batch_size, check_fields, check_number, check_per_class
 from .files import atomic_path
 from .machine import cpu_name, native_bf16
 from .data import CLASS_NAMES, load_tensors, to_signed
@@ -90,6 +90,7 @@ def train_classifier(dataset="mnist", epochs=2, batch_size=128, lr=1e-3, n_train
 @torch.no_grad()
 def accuracy(model, x, y, batch_size=1000):
     "Fraction of images `x` (in [-1, 1]) that `model` labels as `y`."
+    batch_size = check_batch_size(batch_size)
     model.eval()
     pred = torch.cat([model(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
     return (pred == y).float().mean().item()
@@ -124,8 +125,7 @@ def sample_accuracy(model, classifier=None, n_per_class=10, guidance=5.0, seed=0
         raise ValueError(f"This classifier judges {classifier.config.dataset} but {den.name} draws {ds}: "
                          f"use load_classifier({ds!r}).")
     K = len(den.class_names)
-    n_per_class = check_number("n_per_class", n_per_class, 1, MAX_IMAGES // K, integer=True,
-                               hint=f"{K} classes x n_per_class images must stay within {MAX_IMAGES} per call.")
+    n_per_class = check_per_class(n_per_class, K)
     labels = torch.arange(K).repeat_interleave(n_per_class)
     prompts = [den.class_names[i] for i in labels]
     x = sample(den, prompts, guidance=guidance, steps=steps, sampler=sampler, seed=seed)      # (N, 1, 28, 28) in [0, 1]
@@ -207,7 +207,8 @@ A class-conditioned course UNet (`CourseUNet`, D={cfg['num_hiddens']}, {what}) t
 # %% ../nbs/26_release.ipynb #9c071599
 def publish_run(run, name, command, dest=None, classifier=None, n_per_class=10):
     "Copy the model of `run` into the package as `name`, with history, samples and a model card; returns the folder."
-    run = Path(run); dest = Path(dest or pretrained_dir()) / name
+    run, dest = Path(run), Path(dest or pretrained_dir()) / name
+    n_per_class = check_number("n_per_class", n_per_class, 1, integer=True)        # its upper bound: sample_accuracy
     weights, hist, cfg = _latest_weights(run)
     with atomic_path(dest, folder=True) as tmp:                  # the old model stays until the new one is complete
         for f in ("config.json", "diffusion_pytorch_model.safetensors"): shutil.copy(weights / f, tmp / f)

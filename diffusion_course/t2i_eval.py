@@ -20,11 +20,11 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 
 # %% ../nbs/28_t2i_eval.ipynb #c0c162bb
-from .checks import Field, check_fields
+from .checks import Field, check_batch_size, check_fields
 from .denoisers import as_denoiser, pretrained_dir, snap_prompts
 from .learner import RUN_FIELDS, Batches, Recipe, epoch_batches, fit
 from .emoji import STYLE_WORDS, image_captions, load_emoji, phrase, with_article
-from .sampling import sample
+from .sampling import check_seed, sample
 
 # %% ../nbs/28_t2i_eval.ipynb #7a1ab6ae
 EVAL_CONCEPTS = """dog-face cat-face rocket snowman fire skull water-wave snow-capped-mountain old-man old-woman
@@ -188,6 +188,7 @@ def train_judge(data, concepts=EVAL_CONCEPTS, held_out=JUDGE_HELD_OUT, epochs:in
 @torch.no_grad()
 def classify(judge, x:torch.Tensor, batch_size:int=500) -> torch.Tensor:
     "Logits (N, K) of images `x` in [-1, 1]."
+    batch_size = check_batch_size(batch_size)
     judge.eval()
     return torch.cat([judge(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
 
@@ -217,7 +218,7 @@ def real_reference(judge, data) -> dict:
 def prompt_fidelity(model, judge, prompts:dict, n:int=2, guidance=None, steps=None, sampler=None, seed:int=0,
                     batch:int=64, guidance_interval=None, snap:bool=False):
     "Top-1/top-5 of the judge on `n` samples of each prompt of `prompts` (`{prompt: concept}`), and the samples."
-    den, concepts = as_denoiser(model), list(judge.config.concepts)
+    den, concepts, seed = as_denoiser(model), list(judge.config.concepts), check_seed(seed)
     ps = [p for p in prompts for _ in range(n)]
     asked = snap_prompts(den, ps) if snap else ps                # snap: each prompt as its nearest concept prompt
     x = torch.cat([sample(den, asked[i:i + batch], guidance=guidance, steps=steps, sampler=sampler, seed=seed + i,

@@ -1,10 +1,12 @@
-"""Every public Part A entry point refuses bad arguments by construction, not function by function.
+"""Every public entry point refuses bad arguments by construction, not function by function.
 
-The functions are found, not listed: each public function of the Part A modules that takes one of the arguments in
+The functions are found, not listed: each public function of the Part A modules and of Part B's measuring modules
+(metrics, release, reflow, the text model's judge) that takes one of the arguments in
 `BAD` is called with good values for everything else (`GOOD`) and one bad value at a time, and must raise a
 `ValueError` or `TypeError` that names the argument. A new entry point is covered the day it is exported; one that
 must not check (a per-step kernel whose callers check) is named in `INNER` with the reason.
 """
+import importlib
 import inspect
 import math
 
@@ -15,12 +17,16 @@ from conftest import tiny_unet
 from diffusion_course import blur, edits, hybrids, sampling, schedules, views
 from diffusion_course.denoisers import CourseDenoiser, TextDenoiser
 from diffusion_course.edits import rect_mask
+from diffusion_course.emoji import load_emoji
+from diffusion_course.release import load_classifier
+from diffusion_course.t2i_eval import ConceptJudge
 from diffusion_course.model_files import PromptEmbeddings
 from diffusion_course.textunet import TextUNet
 from diffusion_course.unet import CourseUNet
 from diffusion_course.upsampler import UpsamplerDenoiser
 
-MODULES = (schedules, blur, sampling, views, hybrids, edits)
+PART_B = [importlib.import_module(f"diffusion_course.{m}") for m in ("metrics", "release", "reflow", "t2i_eval")]
+MODULES = (schedules, blur, sampling, views, hybrids, edits, *PART_B)
 
 # Per-step kernels and helpers that callers have already checked: checking again on every step would cost speed.
 INNER = {
@@ -40,6 +46,7 @@ INNER = {
     "sweep": "calls the user's function with each value; the function checks",
     "resolve_interval": "a part of resolve_settings, which checks guidance first (and the only caller, tested)",
     "resolve_variance": "a part of resolve_settings, which checks guidance first (and the only caller, tested)",
+    "one_cycle_lr": "the judge's learning rate per step, from a config `check_fields` has checked",
 }
 
 nan_like = lambda arg: lambda good: torch.full_like(good[arg], math.nan)     # the good image, all NaN
@@ -60,6 +67,11 @@ BAD = {  # argument -> bad values, or functions of the good values (each must be
     "images": [nan_like("images")],
     "n": [0, -2, 1.5],
     "resample": [0, 2.5],
+    "n_per_class": [0, -1, 1.5],
+    "batch_size": [0, -8, 2.5],
+    "epochs": [0, -1, 1.5],
+    "lr": [0.0, -1e-3, math.nan],
+    "sampler": ["no-such-sampler", 3],
 }
 
 
@@ -71,11 +83,14 @@ def good():
     return dict(den=den, model=den, x0=x, x_t=torch.randn(1, 1, 28, 28), x=x, image=x, images=x, t=10,
                 schedule=den.schedule, prompt="3", prompts=["3"], prompt_low="3", prompt_high="8",
                 mask=rect_mask(28, 0, 0, 0.5, 1), timesteps=den.timesteps(3), steps=3, guidance=2.0, seed=0,
-                i_start=1, sigma=1.0, n=1, resample=1, views=["identity", "flip"], size=28)
+                i_start=1, sigma=1.0, n=1, resample=1, views=["identity", "flip"], size=28,
+                classifier=load_classifier("mnist"), y=torch.tensor([3]), labels=torch.tensor([3]), dataset="mnist",
+                n_per_class=1, settings=[("ddim, 2 steps", den, "ddim", 2)], scheduler=None, data=None,
+                judge=ConceptJudge(("cat-face", "dog-face"), width=8), concepts=("cat-face", "dog-face"))
 
 
 @pytest.fixture(scope="module")
-def good_for(good):
+def good_for(good, tmp_path_factory):
     "Per function, the good values that differ: a flow model, two prompts for two views, a tiny text cascade."
     torch.manual_seed(0)
     flow = CourseDenoiser(CourseUNet(num_hiddens=8, time_cond=True, num_classes=10, objective="flow"))
@@ -86,7 +101,13 @@ def good_for(good):
                             PromptEmbeddings(embeds=embeds))
     one.steps = two.steps = 2
     cascade = dict(good, stage1=one, upsample=two, upsampler=two, images=torch.zeros(1, 3, 8, 8), prompts=["a cat"])
+    judged = dict(good, model=one, prompts={"a cat": "cat-face"})
+    reflowed = dict(good, den=flow, labels=[3], out=tmp_path_factory.mktemp("pairs") / "pairs")
     return {"flow_sample": dict(good, den=flow, x=torch.randn(1, 1, 28, 28)),
+            "prompt_fidelity": judged, "fidelity_curve": judged, "style_diversity": judged,
+            "flow_pairs": reflowed, "write_pairs": reflowed, "euler_frames": reflowed,
+            "train_judge": dict(good, data=load_emoji(32, limit=8)),
+            "publish_run": dict(good, run=tmp_path_factory.mktemp("run"), name="tiny", command="(test)"),
             "visual_anagram": dict(good, prompts=["3", "8"]),
             "stage_two": cascade, "upsample_with": cascade}
 
