@@ -61,18 +61,29 @@ def _child(argv, env, cwd, out, err):
         finally: os._exit(code)          # never the test process's exit handlers
 
 
+# Forking a process that has imported torch is safe on Linux; elsewhere (macOS' system libraries refuse to run in a
+# forked child), or with DC_TEST_NO_FORK=1, each command starts as a fresh interpreter instead: slower, same results.
+FORK = sys.platform.startswith("linux") and os.environ.get("DC_TEST_NO_FORK", "") in ("", "0")
+
+
 class Forked:
     "A started command, as much of `subprocess.Popen` as the tests use; its output is read once it has ended."
     def __init__(self, argv, env=None, cwd=None):
-        self.args, self.returncode = argv, None
+        self.args, self.returncode, self._popen = argv, None, None
         self._out, self._err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
         env, cwd = dict(os.environ if env is None else env), str(cwd or os.getcwd())
         sys.stdout.flush(); sys.stderr.flush()
+        if not FORK:
+            self._popen = subprocess.Popen([sys.executable, *argv], stdin=subprocess.DEVNULL, stdout=self._out,
+                                           stderr=self._err, env=env, cwd=cwd)
+            self.pid = self._popen.pid
+            return
         self.pid = os.fork()
         if self.pid == 0: _child(argv, env, cwd, self._out, self._err)
 
     def poll(self):
-        if self.returncode is None:
+        if self.returncode is None and self._popen is not None: self.returncode = self._popen.poll()
+        elif self.returncode is None:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid: self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
