@@ -46,10 +46,10 @@ class PromptEmbeddings:
     def __repr__(self): return f"PromptEmbeddings({len(self)} prompts{', ' + str(self.path) if self.path else ''})"
 
 # %% ../nbs/04c_model_files.ipynb #bc730da8
-def save_prompt_embeds(embeds:dict, path) -> Path:
-    "Write `{prompt: (L, D) tensor}` to a safetensors file (prompts kept in its metadata)."
+def save_prompt_embeds(embeds:dict, path, dtype=None) -> Path:
+    "Write `{prompt: (L, D) tensor}` to a safetensors file (prompts kept in its metadata), in `dtype` if given."
     path, prompts = Path(path).expanduser(), list(embeds)
-    tensors = {str(i): embeds[p].contiguous() for i, p in enumerate(prompts)}
+    tensors = {str(i): embeds[p].to(dtype or embeds[p].dtype).contiguous() for i, p in enumerate(prompts)}
     with atomic_path(path) as tmp: save_file(tensors, str(tmp), metadata={"prompts": json.dumps(prompts)})
     return path
 
@@ -63,7 +63,7 @@ def load_prompt_embeds(path) -> dict:
         if path.suffix == ".safetensors":
             with safe_open(str(path), "pt") as f: prompts = json.loads(f.metadata()["prompts"])
             tensors = load_file(str(path))
-            return {p: tensors[str(i)] for i, p in enumerate(prompts)}
+            return {p: tensors[str(i)].float() for i, p in enumerate(prompts)}   # a float16 table computes in float32
         d = torch.load(path, map_location="cpu", weights_only=True)
         return {k: v.squeeze(0) if v.ndim == 3 else v for k, v in d.items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError, SafetensorError) as e:

@@ -14,6 +14,7 @@ from pathlib import Path
 # %% ../nbs/28b_publish_t2i.ipynb #9b87e037
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
 from torchvision.transforms.functional import gaussian_blur
 
 # %% ../nbs/28b_publish_t2i.ipynb #988d6a3e
@@ -58,8 +59,9 @@ def _base_line(cfg) -> str:
     return (f"\n- Started from the checkpoint `{cfg['init']}`: {len(h['train_loss'])} epochs of the `emoji-t2i` "
             f"recipe, {sum(h['epoch_seconds']) / 3600:.2f} h; the lines below are the fine-tune's own.")
 
-def _t2i_card(name, cfg, hist, command, fid, machine, n_params, n_images):
+def _t2i_card(name, cfg, hist, command, fid, machine, n_params, n_images, dtype="float32"):
     status, total = run_status(hist, cfg), cfg["epochs"]
+    stored = "" if dtype == "float32" else f", stored in {dtype}"
     att = [32 // 2 ** i for i, a in enumerate(cfg["attention"]) if a]
     final_train, final_test = hist["train_loss"][-1], hist["test_loss"][-1]
     pred = "v" if cfg.get("prediction") == "v_prediction" else "ε"           # runs before the v recipe have no field
@@ -77,7 +79,7 @@ unconditional prompt), squared-cosine schedule with T={cfg['T']}, {pred}-predict
 
 - Training: {status}; seed {cfg['seed']}; batch {cfg['batch_size']}; AdamW lr {cfg['lr']} (warm-up
   {cfg['warmup_steps']} steps, cosine to lr/10 over {total} epochs), weight decay {cfg['weight_decay']}; caption dropout
-  {cfg['p_uncond']}; EMA {cfg['ema_decay']} (these are the EMA weights).{_base_line(cfg)}
+  {cfg['p_uncond']}; EMA {cfg['ema_decay']} (these are the EMA weights{stored}).{_base_line(cfg)}
 - Data: {n_images} emoji images (five open art sets, rendered at 64 px and averaged to 32 px), each seen with a
   random one of its captions (its Unicode name in several phrasings, with its art style, with emojilib keywords{comp}).
   See `CREDITS.md`.
@@ -118,23 +120,27 @@ def write_concepts(folder, data=None, encoder=None) -> Path:
     return save_concepts(folder, prompts, pooled((encoder or MiniLMEncoder())(prompts)))
 
 # %% ../nbs/28b_publish_t2i.ipynb #34847e07
-def write_model_files(folder, weights, hist:dict, cfg:dict):
-    "What every published text model folder holds: the weights, the shipped prompts' table, credits, history, recipe."
-    folder, weights = Path(folder), Path(weights)
-    for f in ("config.json", "diffusion_pytorch_model.safetensors"): shutil.copy(weights / f, folder / f)
+def write_model_files(folder, weights, hist:dict, cfg:dict, dtype=torch.float32):
+    "A published text model's files: weights and shipped prompts' table in `dtype`, credits, history, recipe."
+    # float16 halves both files; the model loads and computes in float32 whatever the stored dtype
+    folder, weights, f = Path(folder), Path(weights), "diffusion_pytorch_model.safetensors"
+    shutil.copy(weights / "config.json", folder / "config.json")
+    if dtype == torch.float32: shutil.copy(weights / f, folder / f)                    # byte for byte
+    else: save_file({k: v.to(dtype) for k, v in load_file(weights / f).items()}, folder / f, metadata={"format": "pt"})
     prompts = shipped_prompts()
-    save_prompt_embeds(dict(zip(prompts, MiniLMEncoder(cfg["text_len"])(prompts))), folder / "prompts.safetensors")
+    save_prompt_embeds(dict(zip(prompts, MiniLMEncoder(cfg["text_len"])(prompts))), folder / "prompts.safetensors",
+                       dtype)
     (folder / "CREDITS.md").write_text(emoji_credits())
     (folder / "history.json").write_text(json.dumps({k: [round(v, 5) for v in vs] for k, vs in hist.items()}))
     (folder / "train_config.json").write_text(json.dumps(cfg, indent=1))
 
 def publish_t2i(run, command:str, dest=None, judge=None, name:str="emoji-t2i", n:int=2, diversity_concepts:int=20,
-                data=None, gammas=(1, 2, 3, 5, 7)):
+                data=None, gammas=(1, 2, 3, 5, 7), dtype=torch.float32):  # float16: half the size, measured as stored
     "Copy training `run` into the package as `name`, with prompt table, credits, history, samples and a measured card."
     run = Path(run); dest = Path(dest or pretrained_dir()) / name
     weights, hist, cfg = _t2i_weights(run)
     with atomic_path(dest, folder=True) as tmp:                  # the old model stays until the new one is complete
-        write_model_files(tmp, weights, hist, cfg)
+        write_model_files(tmp, weights, hist, cfg, dtype)                 # every measurement below: the stored weights
         judge, data = judge or load_judge(), data or load_emoji(32)
         write_concepts(tmp, data)                                  # what `snap_prompts` matches free text against
         check_paraphrases(data, recipe=cfg.get("captions", "names"))             # paraphrases must be unseen
@@ -149,7 +155,8 @@ def publish_t2i(run, command:str, dest=None, judge=None, name:str="emoji-t2i", n
         from diffusion_course.textunet import TextUNet
         n_params = sum(p.numel() for p in TextUNet.from_pretrained(tmp).parameters())
         (tmp / "fidelity.json").write_text(json.dumps(fid, indent=1))
-        card = _t2i_card(name, cfg, hist, command, fid, machine_description(), n_params, len(data.images))
+        card = _t2i_card(name, cfg, hist, command, fid, machine_description(), n_params, len(data.images),
+                         str(dtype).removeprefix("torch."))
         (tmp / "README.md").write_text(card)
     return dest
 

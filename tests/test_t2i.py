@@ -181,3 +181,23 @@ def test_t2i_resumes_without_the_encoder(tmp_path, monkeypatch):
     monkeypatch.setattr(t2i_train, "MiniLMEncoder", NoEncoder)
     _, hist = t2i_train.train_t2i(toy, tmp_path / "run", resume=True, progress=False)
     assert len(hist["train_loss"]) == 2 and (tmp_path / "run" / "model").is_dir()
+
+
+def test_a_float16_publish_halves_the_files_and_computes_in_float32(tiny, tmp_path):
+    "A model published with dtype=float16 stores weights and prompt table at half the size and loads as float32."
+    from diffusion_course.t2i_publish import write_model_files
+    tiny.unet.save_pretrained(tmp_path / "weights")
+    folders = {}
+    for dt in (torch.float32, torch.float16):
+        folders[dt] = tmp_path / str(dt)
+        folders[dt].mkdir()
+        write_model_files(folders[dt], tmp_path / "weights", {"train_loss": [0.1]}, {"text_len": 16}, dt)
+    size = lambda dt, f: (folders[dt] / f).stat().st_size
+    for f in ("diffusion_pytorch_model.safetensors", "prompts.safetensors"):
+        assert 0.45 < size(torch.float16, f) / size(torch.float32, f) < 0.55, f
+    full, half = (load_text_denoiser(folders[dt]) for dt in (torch.float32, torch.float16))
+    for k, v in half.unet.state_dict().items():
+        assert v.dtype == torch.float32 and torch.equal(v, full.unet.state_dict()[k].half().float()), k
+    assert all(e.dtype == torch.float32 for e in half.prompts.embeds.values())
+    a, b = (sample(d, ["a rocket ship"], steps=3, seed=0) for d in (full, half))
+    assert (a - b).abs().mean() < 0.01, "float16 storage moved a sample by more than rounding"   # (an untrained net)
